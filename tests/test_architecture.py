@@ -12,7 +12,17 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 # Modules a pure core must never import (I/O, clocks, randomness drawn implicitly, databases).
-IMPURE = {"asyncio", "socket", "sqlite3", "redis", "aiohttp", "websockets", "time", "random", "subprocess"}
+IMPURE = {
+    "asyncio",
+    "socket",
+    "sqlite3",
+    "redis",
+    "aiohttp",
+    "websockets",
+    "time",
+    "random",
+    "subprocess",
+}
 
 
 def _imports(path: Path) -> set[str]:

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+# tests/ is on pytest's pythonpath for shared helpers (vectors.py, redis_server.py, ...); its folders mirror
+# the packages (tests/proxy, tests/policy, ...), so the real packages must come first on sys.path or the
+# test folders would shadow them as namespace packages.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile(

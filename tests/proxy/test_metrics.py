@@ -25,6 +25,9 @@ def test_documented_metric_names_are_exposed() -> None:
     metrics.record_request(
         method="personal_sign", action_class="message.sign", allowed=True, reasons=()
     )
+    metrics.record_request(
+        method="personal_sign", action_class="siwe.login", allowed=False, reasons=("expired",)
+    )
     names = {name for name, _ in _samples(metrics)}
     for expected in (
         "wcproxy_requests_total",

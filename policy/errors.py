@@ -15,6 +15,8 @@ This file is shared: helpers only append to it.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 __all__ = ["DecodeError", "PolicyError"]
 
 
@@ -33,3 +35,68 @@ class DecodeError(PolicyError, ValueError):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
+
+
+# --- decision engine (appended by the envelope/engine helper) ---------------------------------------
+
+__all__ += ["DenyReason", "EnvelopeError", "PriceUnavailableError", "UnresolvedEnvelopeError"]
+
+
+class EnvelopeError(PolicyError, ValueError):
+    """A capability envelope failed validation at load or issuance (raised by ``policy.envelope``).
+
+    ``detail`` names the offending field; it never carries key material.
+    """
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class UnresolvedEnvelopeError(EnvelopeError):
+    """An envelope template with a relative expiry (``"+1h"``) was evaluated before ``resolve(now)``.
+
+    Raised by ``policy.engine.evaluate``; ``decide`` turns it into a Deny(``envelope_unresolved``).
+    """
+
+
+class PriceUnavailableError(PolicyError, LookupError):
+    """An amount could not be valued in USD: unknown token, no quote for its symbol, or a stale quote.
+
+    Raised by ``policy.pricing``; the engine reports it as the ``price_unknown`` deny reason.
+    """
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = "price_unknown"
+        self.detail = detail
+
+
+class DenyReason(StrEnum):
+    """Why a request was denied: stable wire strings, documented in docs/reason-codes.md."""
+
+    SCOPE_DENIED = "scope_denied"
+    VALUE_CAP_EXCEEDED = "value_cap_exceeded"
+    BUDGET_EXHAUSTED = "budget_exhausted"
+    DESTINATION_NOT_ALLOWED = "destination_not_allowed"
+    CHAIN_MISMATCH = "chain_mismatch"
+    CHAIN_UNBOUND = "chain_unbound"
+    CONTEXT_MISMATCH = "context_mismatch"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    REQUEST_EXPIRED = "request_expired"
+    NON_DELEGABLE = "non_delegable"
+    PRICE_UNKNOWN = "price_unknown"
+    UNDECODABLE = "undecodable"
+    UNSUPPORTED_METHOD = "unsupported_method"
+    MAX_CALLS_EXCEEDED = "max_calls_exceeded"
+    APPROVAL_CAP_EXCEEDED = "approval_cap_exceeded"
+    DEADLINE_TOO_LONG = "deadline_too_long"
+    DOMAIN_NOT_ALLOWED = "domain_not_allowed"
+    SELECTOR_NOT_ALLOWED = "selector_not_allowed"
+    ARGUMENT_NOT_ALLOWED = "argument_not_allowed"
+    ENVELOPE_UNRESOLVED = "envelope_unresolved"
+    # Emitted by the proxy's stores, not by policy.engine; listed here so the wire table has one source.
+    REPLAY_DETECTED = "replay_detected"
+    SESSION_REVOKED = "session_revoked"
+    STORE_UNAVAILABLE = "store_unavailable"

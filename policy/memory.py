@@ -1,0 +1,177 @@
+"""In-memory reference implementation of :class:`policy.interfaces.ReplayStore` (pure, no I/O).
+
+Single process only (tests, ``memory:`` store URL). Every method runs to completion without an
+``await`` inside, so on one event loop each call is atomic. ``now`` is always passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from policy.replay import (
+    BudgetCharge,
+    BudgetExceeded,
+    BudgetUsage,
+    Claim,
+    ClaimOutcome,
+    ClaimRecord,
+    Duplicate,
+    Replay,
+    ReplayKey,
+    RequestIdentity,
+    Sighting,
+    micro_to_usd,
+    new_claim_id,
+    rpc_storage_key,
+)
+
+__all__ = ["MemoryReplayStore"]
+
+
+@dataclass(slots=True)
+class _ClaimRow:
+    owner: RequestIdentity
+    at: float
+    expires_at: float
+    storage_keys: tuple[str, ...]
+    in_flight: bool = True
+    result: str | None = None
+
+
+@dataclass(slots=True)
+class _Charge:
+    envelope_id: str
+    micro_usd: int
+    expires_at: float
+
+
+@dataclass(slots=True)
+class MemoryReplayStore:
+    """Dictionaries keyed like the SQLite tables: keys, claims, budget charges."""
+
+    claim_ids: Callable[[], str] = new_claim_id
+    _keys: dict[str, tuple[str, float]] = field(default_factory=dict)  # storage key -> (claim, exp)
+    _claims: dict[str, _ClaimRow] = field(default_factory=dict)
+    _charges: dict[str, _Charge] = field(default_factory=dict)  # claim id -> charge
+    _by_envelope: dict[str, set[str]] = field(default_factory=dict)  # envelope -> claim ids
+
+    async def claim(
+        self,
+        keys: Sequence[ReplayKey],
+        *,
+        owner: RequestIdentity,
+        budget: BudgetCharge | None,
+        now: float,
+    ) -> ClaimOutcome:
+        """Atomically claim every key and charge the budget (see ReplayStore)."""
+        held: list[tuple[ReplayKey, _ClaimRow]] = []
+        for key in keys:
+            entry = self._keys.get(key.storage_key)
+            if entry is None or entry[1] <= now:
+                continue
+            row = self._claims.get(entry[0])
+            if row is not None:
+                held.append((key, row))
+        for _key, row in held:
+            if row.owner.same_request(owner):
+                return Duplicate(row.result, row.in_flight, _sighting(row))
+        if held:
+            key, row = held[0]
+            return Replay(key.layer, "already_claimed", _sighting(row))
+        if budget is not None:
+            spent = self._spent_micro(budget.envelope_id, now)[0]
+            if spent + budget.micro_usd > budget.cap_micro_usd:
+                return BudgetExceeded(
+                    budget.envelope_id, micro_to_usd(spent), budget.usd, budget.cap_usd
+                )
+        claim_id = self.claim_ids()
+        storage_keys = tuple(k.storage_key for k in keys)
+        expires = max((now + k.ttl_s for k in keys), default=now + 1)
+        self._claims[claim_id] = _ClaimRow(owner, now, expires, storage_keys)
+        for key in keys:
+            self._keys[key.storage_key] = (claim_id, now + key.ttl_s)
+        if budget is not None:
+            self._charges[claim_id] = _Charge(
+                budget.envelope_id, budget.micro_usd, now + budget.period_s
+            )
+            self._by_envelope.setdefault(budget.envelope_id, set()).add(claim_id)
+        return Claim(claim_id, owner, tuple(keys), now, budget)
+
+    async def complete(self, claim: Claim, result: str, now: float) -> bool:
+        """Store the response of a signed, still in-flight claim."""
+        row = self._live_claim(claim.claim_id, now)
+        if row is None or not row.in_flight:
+            return False
+        row.in_flight = False
+        row.result = result
+        return True
+
+    async def abort(self, claim: Claim, now: float) -> bool:
+        """Release an in-flight claim: delete its keys and refund its charge."""
+        row = self._live_claim(claim.claim_id, now)
+        if row is None or not row.in_flight:
+            return False
+        for storage_key in row.storage_keys:
+            entry = self._keys.get(storage_key)
+            if entry is not None and entry[0] == claim.claim_id:
+                del self._keys[storage_key]
+        del self._claims[claim.claim_id]
+        self._drop_charge(claim.claim_id)
+        return True
+
+    async def lookup(self, topic: str, request_id: int, now: float) -> ClaimRecord | None:
+        """The live claim holding the rpc-id key (topic, request_id)."""
+        entry = self._keys.get(rpc_storage_key(topic, request_id))
+        if entry is None or entry[1] <= now:
+            return None
+        row = self._live_claim(entry[0], now)
+        if row is None:
+            return None
+        return ClaimRecord(row.owner, row.at, row.in_flight, row.result)
+
+    async def usage(self, envelope_id: str, now: float) -> BudgetUsage:
+        """Live charges of an envelope."""
+        spent, calls = self._spent_micro(envelope_id, now)
+        return BudgetUsage(micro_to_usd(spent), calls)
+
+    async def purge(self, now: float) -> int:
+        """Delete expired keys, claims and charges."""
+        dead_keys = [k for k, (_c, exp) in self._keys.items() if exp <= now]
+        dead_claims = [c for c, row in self._claims.items() if row.expires_at <= now]
+        dead_charges = [c for c, ch in self._charges.items() if ch.expires_at <= now]
+        for k in dead_keys:
+            del self._keys[k]
+        for c in dead_claims:
+            del self._claims[c]
+        for c in dead_charges:
+            self._drop_charge(c)
+        return len(dead_keys) + len(dead_claims) + len(dead_charges)
+
+    async def size(self) -> int:
+        """Entries stored, expired-but-not-purged included."""
+        return len(self._keys) + len(self._claims) + len(self._charges)
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+    def _live_claim(self, claim_id: str, now: float) -> _ClaimRow | None:
+        row = self._claims.get(claim_id)
+        return row if row is not None and row.expires_at > now else None
+
+    def _drop_charge(self, claim_id: str) -> None:
+        charge = self._charges.pop(claim_id, None)
+        if charge is not None:
+            ids = self._by_envelope[charge.envelope_id]
+            ids.discard(claim_id)
+            if not ids:
+                del self._by_envelope[charge.envelope_id]
+
+    def _spent_micro(self, envelope_id: str, now: float) -> tuple[int, int]:
+        charges = (self._charges[c] for c in self._by_envelope.get(envelope_id, ()))
+        live = [c.micro_usd for c in charges if c.expires_at > now]
+        return sum(live), len(live)
+
+
+def _sighting(row: _ClaimRow) -> Sighting:
+    return Sighting(row.at, row.owner.session, row.owner.request_id, row.owner.topic)

@@ -100,3 +100,16 @@ class DenyReason(StrEnum):
     REPLAY_DETECTED = "replay_detected"
     SESSION_REVOKED = "session_revoked"
     STORE_UNAVAILABLE = "store_unavailable"
+
+
+# --- replay store (appended by the replay-store helper) -----------------------------------------------
+__all__ += ["StoreUnavailableError"]
+
+
+class StoreUnavailableError(PolicyError, ConnectionError):
+    """A replay store could not answer (database locked or broken, Redis unreachable, timeout).
+
+    Raised by the store adapters in ``proxy.stores`` (they translate sqlite3 / redis exceptions at
+    their boundary); defined here so the engine's fail-closed rule can name it: an unavailable
+    store denies, it never lets a request through unchecked.
+    """

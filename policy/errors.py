@@ -39,7 +39,13 @@ class DecodeError(PolicyError, ValueError):
 
 # --- decision engine (appended by the envelope/engine helper) ---------------------------------------
 
-__all__ += ["DenyReason", "EnvelopeError", "PriceUnavailableError", "UnresolvedEnvelopeError"]
+__all__ += [
+    "DenyReason",
+    "EnvelopeError",
+    "PriceConfigError",
+    "PriceUnavailableError",
+    "UnresolvedEnvelopeError",
+]
 
 
 class EnvelopeError(PolicyError, ValueError):
@@ -70,6 +76,10 @@ class PriceUnavailableError(PolicyError, LookupError):
         super().__init__(detail)
         self.reason = "price_unknown"
         self.detail = detail
+
+
+class PriceConfigError(PolicyError, ValueError):
+    """A price table / pricing config failed validation (raised by ``policy.pricing`` builders)."""
 
 
 class DenyReason(StrEnum):

@@ -1,0 +1,51 @@
+"""The ReplayStore contract suite on the in-memory reference store (policy.memory)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from policy.memory import MemoryReplayStore
+
+
+def _load_contract() -> ModuleType:
+    name = "replay_contract"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).parent / "replay_contract.py"
+        )
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+contract = _load_contract()
+
+
+class TestMemoryReplayStore(contract.ReplayStoreContract):
+    @pytest.fixture
+    async def store(self) -> AsyncIterator[MemoryReplayStore]:
+        store = MemoryReplayStore()
+        yield store
+        await store.close()
+
+    @pytest.fixture
+    async def peer(self, store: MemoryReplayStore) -> MemoryReplayStore:
+        return store
+
+
+async def test_injected_claim_ids_are_used() -> None:
+    ids = iter(["claim-a", "claim-b"])
+    store = MemoryReplayStore(claim_ids=lambda: next(ids))
+    out = await store.claim(
+        [contract.rpc(1)], owner=contract.owner(1), budget=None, now=contract.NOW
+    )
+    assert out.claim_id == "claim-a"

@@ -286,6 +286,8 @@ class CapabilityEnvelope(BaseModel):
         Field(default_factory=dict, max_length=32)
     )
 
+    _id: str | None = PrivateAttr(default=None)
+
     @model_validator(mode="after")
     def _consistent(self) -> CapabilityEnvelope:
         if self.period_seconds is not None and self.budget_usd is None:
@@ -361,8 +363,10 @@ class CapabilityEnvelope(BaseModel):
     @property
     def envelope_id(self) -> str:
         """``sha256:<hex>`` of :meth:`canonical_json`: the envelope's identity in the audit log."""
-        digest = hashlib.sha256(self.canonical_json().encode("ascii")).hexdigest()
-        return f"sha256:{digest}"
+        if self._id is None:
+            digest = hashlib.sha256(self.canonical_json().encode("ascii")).hexdigest()
+            self._id = f"sha256:{digest}"
+        return self._id
 
 
 def _format_errors(err: ValidationError) -> str:

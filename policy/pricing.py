@@ -2,7 +2,7 @@
 
 A :class:`PriceTable` maps token symbols to USD quotes; a quote with an ``as_of`` time goes stale after
 the table's ``max_age_s``, a quote without one is operator-pinned and never stale. A :class:`Pricer`
-combines the table with a token list (chain, address -> symbol, decimals) and the native symbol of each
+combines the table with a token list (:class:`policy.tokens.TokenLookup`) and the native symbol of each
 chain, and values an action: native value + every token amount leaving the account + every approval's
 amount (approvals, permits and order considerations are spend exposure). Anything it cannot value
 raises :class:`~policy.errors.PriceUnavailableError`: the engine denies with ``price_unknown``.
@@ -15,13 +15,14 @@ import decimal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from policy.actions import Action
 from policy.errors import PriceConfigError, PriceUnavailableError
+from policy.tokens import TokenLookup
 
 __all__ = [
     "DEFAULT_NATIVE_SYMBOLS",
@@ -29,8 +30,6 @@ __all__ = [
     "PriceQuote",
     "PriceTable",
     "Pricer",
-    "TokenLookup",
-    "TokenMeta",
     "Valuation",
     "usd",
 ]
@@ -56,22 +55,6 @@ NATIVE = "native"
 _NATIVE_DECIMALS = 18
 _CTX = decimal.Context(prec=100, rounding=decimal.ROUND_HALF_EVEN, traps=[decimal.InvalidOperation])
 _ZERO = Decimal(0)
-
-
-class TokenMeta(Protocol):
-    """What pricing needs to know about a token (``policy.tokens.TokenInfo`` satisfies it)."""
-
-    @property
-    def symbol(self) -> str: ...
-
-    @property
-    def decimals(self) -> int: ...
-
-
-class TokenLookup(Protocol):
-    """A token list: ``token(chain_id, lowercase address)`` or None when unknown."""
-
-    def token(self, chain_id: int, address: str, /) -> TokenMeta | None: ...
 
 
 def usd(amount: Decimal) -> str:

@@ -1,0 +1,343 @@
+"""The decision engine: judge a decoded action against a capability envelope (pure, no I/O, no clock).
+
+:func:`evaluate` runs every check and collects every reason that applies (a denial lists them all, not
+just the first); never-delegable actions are denied whatever the envelope says. :func:`decide` is
+decode + evaluate and the one place that turns "could not decide" (a DecodeError, an unresolved
+envelope template, a pricing failure) into a Deny: it fails closed. Checks, all independent:
+
+* time: envelope ``expiresAt`` / ``notBefore``, the request's own expiry;
+* usage: ``maxCalls``;
+* never-delegable (``policy.never_delegable``);
+* scope: every delegable class of the action (outer and inner calls) in ``capabilities``;
+* chain: the request chain and every chain id in the payload equal the envelope's bound chain;
+  a payload that should carry a chain id and does not is ``chain_unbound``;
+* context: payload chain ids vs the request chain, payload accounts vs the session account, SIWE
+  domain vs the dApp origin's host[:port];
+* destinations: every address the action reaches (call targets, recipients, spenders, the EIP-712
+  verifyingContract) in ``allowedDestinations`` (the session account itself is always allowed);
+  ``typedDataDomains``; per-destination rules on (target, selector, decoded function, arguments, amount);
+* deadlines: every deadline / expiry in the payload <= envelope expiry and <= now + ``maxDeadlineSeconds``;
+* value: USD exposure <= ``maxValueUsd``, each approval <= ``maxApprovalUsd``, window spend + exposure
+  <= ``budgetUsd``; an exposure that cannot be priced is ``price_unknown``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+from policy.actions import NON_DELEGABLE_CLASSES, Action, ActionClass
+from policy.budget import EnvelopeUsage, effective_spent
+from policy.decision import Decision
+from policy.envelope import CapabilityEnvelope, normalize_arg
+from policy.errors import DenyReason, PriceUnavailableError
+from policy.never_delegable import never_delegable_findings
+from policy.pricing import Pricer, Valuation, usd
+from policy.request import SigningRequest
+
+__all__ = ["evaluate", "origin_authority", "siwe_domain_matches"]
+
+_Findings = dict[DenyReason, list[str]]
+_DEFAULT_PORTS = {"https": 443, "http": 80, "wss": 443, "ws": 80}
+
+
+def _add(found: _Findings, reason: DenyReason, message: str) -> None:
+    found.setdefault(reason, []).append(message)
+
+
+def _envelope_checks(
+    envelope: CapabilityEnvelope,
+    state: EnvelopeUsage,
+    now: int,
+    request: SigningRequest,
+    found: _Findings,
+) -> None:
+    """Checks that need no decoded action (also run by ``decide`` when decoding failed)."""
+    expires = envelope.expires_at_s
+    not_before = envelope.not_before_s
+    if now >= expires:
+        _add(found, DenyReason.EXPIRED, f"envelope expired at {expires} (now {now})")
+    if not_before is not None and now < not_before:
+        _add(found, DenyReason.NOT_YET_VALID, f"envelope valid from {not_before} (now {now})")
+    if request.expires_at is not None and now > request.expires_at:
+        _add(found, DenyReason.REQUEST_EXPIRED, f"request expired at {request.expires_at}")
+    if envelope.max_calls is not None and state.calls >= envelope.max_calls:
+        _add(
+            found,
+            DenyReason.MAX_CALLS_EXCEEDED,
+            f"{state.calls} of {envelope.max_calls} allowed calls used",
+        )
+    if request.chain_id != envelope.chain_id:
+        _add(
+            found,
+            DenyReason.CHAIN_MISMATCH,
+            f"request chain {request.chain_id} is not the envelope chain {envelope.chain_id}",
+        )
+
+
+def origin_authority(origin: str) -> tuple[str, int | None] | None:
+    """(lowercase host, port) of a dApp origin URL or bare host[:port]; default ports made explicit."""
+    text = origin.strip()
+    if not text or len(text) > 2048:
+        return None
+    if "://" not in text:
+        text = "https://" + text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    scheme = parts.scheme.lower()
+    return parts.hostname.lower(), port if port is not None else _DEFAULT_PORTS.get(scheme)
+
+
+def siwe_domain_matches(domain: str, origin: str | None) -> bool:
+    """EIP-4361: the SIWE ``domain`` (host[:port]) must be the origin's host[:port]."""
+    if origin is None or not domain or "/" in domain or "@" in domain:
+        return False
+    seen = origin_authority(origin)
+    if seen is None:
+        return False
+    try:
+        parts = urlsplit("//" + domain.strip())
+        port = parts.port
+    except ValueError:
+        return False
+    if not parts.hostname:
+        return False
+    host = parts.hostname.lower()
+    # A domain without a port means the origin's scheme default.
+    return (host, port if port is not None else seen[1]) == seen
+
+
+def _payload_chains(action: Action) -> set[int]:
+    chains = set(action.chain_ids)
+    chains.update(c.chain_id for c in action.calls)
+    chains.update(t.chain_id for t in action.token_amounts)
+    chains.update(a.chain_id for a in action.approvals)
+    return chains
+
+
+def _chain_and_context(
+    action: Action, envelope: CapabilityEnvelope, request: SigningRequest, found: _Findings
+) -> None:
+    bound = envelope.chain_id
+    chains = _payload_chains(action)
+    for chain in sorted(chains):
+        if chain != bound:
+            _add(
+                found,
+                DenyReason.CHAIN_MISMATCH,
+                f"payload chain {chain} is not the envelope chain {bound}",
+            )
+        if chain != request.chain_id:
+            _add(
+                found,
+                DenyReason.CONTEXT_MISMATCH,
+                f"payload chain {chain} differs from the request chain {request.chain_id}",
+            )
+    if action.chain_unbound:
+        _add(
+            found, DenyReason.CHAIN_UNBOUND, "payload carries no chain id (replayable cross-chain)"
+        )
+    if request.account is not None:
+        account = request.account.lower()
+        for other in sorted(action.accounts):
+            if other.lower() != account:
+                _add(
+                    found,
+                    DenyReason.CONTEXT_MISMATCH,
+                    f"payload account {other} is not the session account {account}",
+                )
+    if ActionClass.SIWE_LOGIN in action.classes or action.action_class is ActionClass.SIWE_LOGIN:
+        domain = action.domain or ""
+        if not siwe_domain_matches(domain, request.origin):
+            _add(
+                found,
+                DenyReason.CONTEXT_MISMATCH,
+                f"SIWE domain {domain[:255]!r} does not match the dApp origin {(request.origin or '')[:255]!r}",
+            )
+
+
+def _reached(action: Action) -> set[str]:
+    reached = {d.lower() for d in action.destinations}
+    reached.update(c.target.lower() for c in action.calls if c.target is not None)
+    reached.update(a.spender.lower() for a in action.approvals)
+    if action.typed_data is not None:
+        contract = action.typed_data[0].lower()
+        if contract.startswith("0x") and len(contract) == 42:
+            reached.add(contract)
+    return reached
+
+
+def _destinations(
+    action: Action, envelope: CapabilityEnvelope, request: SigningRequest, found: _Findings
+) -> None:
+    reached = _reached(action)
+    if request.account is not None:
+        reached.discard(request.account.lower())
+    for dest in sorted(reached - envelope.allowed_destinations):
+        _add(found, DenyReason.DESTINATION_NOT_ALLOWED, f"{dest} is not an allowed destination")
+    if action.typed_data is not None and envelope.typed_data_domains is not None:
+        contract, primary = action.typed_data[0].lower(), action.typed_data[1]
+        if not any(
+            d.verifying_contract == contract and d.primary_type == primary
+            for d in envelope.typed_data_domains
+        ):
+            _add(
+                found,
+                DenyReason.DOMAIN_NOT_ALLOWED,
+                f"typed data {primary[:64]} at {contract[:42]} is not an allowed domain",
+            )
+    rules = envelope.destination_rules
+    if not rules:
+        return
+    for i, call in enumerate(action.calls):
+        if call.target is None:
+            continue
+        rule = rules.get(call.target.lower())
+        if rule is None:
+            continue
+        name = call.function or call.selector or "<no calldata>"
+        if not rule.allows_function(call.selector, call.function):
+            _add(
+                found,
+                DenyReason.SELECTOR_NOT_ALLOWED,
+                f"call {i}: {name[:128]} is not allowed at {call.target}",
+            )
+        if rule.args:
+            args = dict(call.args)
+            for arg, allowed in sorted(rule.args.items()):
+                value = args.get(arg)
+                if value is None or normalize_arg(value) not in allowed:
+                    shown = "missing" if value is None else repr(value[:80])
+                    _add(
+                        found,
+                        DenyReason.ARGUMENT_NOT_ALLOWED,
+                        f"call {i} to {call.target}: argument {arg} {shown} is not allowed",
+                    )
+    for t in action.token_amounts:
+        rule = rules.get(t.token.lower())
+        if rule is not None and rule.max_amount is not None and t.amount > rule.max_amount:
+            _add(
+                found,
+                DenyReason.ARGUMENT_NOT_ALLOWED,
+                f"amount {t.amount} of {t.token} exceeds the rule's maxAmount {rule.max_amount}",
+            )
+    for a in action.approvals:
+        rule = rules.get(a.token.lower())
+        if (
+            rule is not None
+            and rule.max_amount is not None
+            and (a.amount is None or a.amount > rule.max_amount)
+        ):
+            _add(
+                found,
+                DenyReason.ARGUMENT_NOT_ALLOWED,
+                f"approval of {a.token} exceeds the rule's maxAmount {rule.max_amount}",
+            )
+
+
+def _deadlines(action: Action, envelope: CapabilityEnvelope, now: int, found: _Findings) -> None:
+    expires = envelope.expires_at_s
+    limit = None if envelope.max_deadline_seconds is None else now + envelope.max_deadline_seconds
+    moments = list(action.deadlines)
+    moments.extend(a.expires_at for a in action.approvals if a.expires_at is not None)
+    if action.expires_at is not None:
+        moments.append(action.expires_at)
+    for moment in sorted(set(moments)):
+        if moment > expires:
+            _add(
+                found,
+                DenyReason.DEADLINE_TOO_LONG,
+                f"deadline {moment} is after the envelope expiry {expires}",
+            )
+        if limit is not None and moment > limit:
+            _add(
+                found,
+                DenyReason.DEADLINE_TOO_LONG,
+                f"deadline {moment} is more than {envelope.max_deadline_seconds}s ahead",
+            )
+
+
+def _value(
+    valuation: Valuation,
+    envelope: CapabilityEnvelope,
+    state: EnvelopeUsage,
+    now: int,
+    found: _Findings,
+) -> None:
+    total = valuation.total_usd
+    if total > envelope.max_value_usd:
+        _add(
+            found,
+            DenyReason.VALUE_CAP_EXCEEDED,
+            f"exposure {usd(total)} exceeds the per-request cap {usd(envelope.max_value_usd)}",
+        )
+    cap = envelope.max_approval_usd
+    if cap is not None:
+        for amount in valuation.approvals_usd:
+            if amount is not None and amount > cap:
+                _add(
+                    found,
+                    DenyReason.APPROVAL_CAP_EXCEEDED,
+                    f"approval worth {usd(amount)} exceeds the approval cap {usd(cap)}",
+                )
+    if envelope.budget_usd is not None and total > 0:
+        spent = effective_spent(state, envelope.period_seconds, now)
+        if spent + total > envelope.budget_usd:
+            window = (
+                f" per {envelope.period_seconds}s" if envelope.period_seconds is not None else ""
+            )
+            _add(
+                found,
+                DenyReason.BUDGET_EXHAUSTED,
+                f"{usd(spent)} spent + {usd(total)} exceeds the budget "
+                f"{usd(envelope.budget_usd)}{window}",
+            )
+
+
+def evaluate(
+    action: Action,
+    envelope: CapabilityEnvelope,
+    state: EnvelopeUsage,
+    now: int,
+    *,
+    request: SigningRequest,
+    prices: Pricer,
+) -> Decision:
+    """Judge ``action`` (decoded from ``request``) against ``envelope`` at Unix time ``now``.
+
+    Returns an allow, or a deny listing every reason that applies. Raises
+    :class:`~policy.errors.UnresolvedEnvelopeError` for an envelope template (relative ``expiresAt``):
+    resolve it at session approval; :func:`decide` turns that into a deny.
+    """
+    found: _Findings = {}
+    _envelope_checks(envelope, state, now, request, found)
+    for why in never_delegable_findings(action):
+        _add(found, DenyReason.NON_DELEGABLE, why)
+    classes = action.classes | {action.action_class}
+    for cls in sorted(classes - NON_DELEGABLE_CLASSES - envelope.capabilities):
+        _add(found, DenyReason.SCOPE_DENIED, f"{cls.value} is not in the envelope's capabilities")
+    _chain_and_context(action, envelope, request, found)
+    _destinations(action, envelope, request, found)
+    _deadlines(action, envelope, now, found)
+    usd_value: Decimal | None = None
+    try:
+        valuation = prices.value(action, now)
+    except PriceUnavailableError as err:
+        _add(found, DenyReason.PRICE_UNKNOWN, err.detail)
+    else:
+        usd_value = valuation.total_usd
+        _value(valuation, envelope, state, now, found)
+    if found:
+        return Decision.deny(
+            found, usd_value=usd_value, action=action, envelope_id=_envelope_id(envelope)
+        )
+    return Decision.allow(usd_value=usd_value, action=action, envelope_id=_envelope_id(envelope))
+
+
+def _envelope_id(envelope: CapabilityEnvelope) -> str:
+    return envelope.envelope_id

@@ -1,0 +1,222 @@
+"""Events the Sign engines emit to the application (frozen dataclasses, past tense); pure, no I/O.
+
+The same classes serve both roles where the meaning is the same. An application (or the asyncio
+client around an engine) drains them with ``engine.events_received()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from walletconnect.engine.records import (
+    PairingRecord,
+    PendingRequest,
+    ProposalRecord,
+    SessionRecord,
+)
+
+__all__ = [
+    "EngineEvent",
+    "MessageDropped",
+    "PairingDeleted",
+    "PairingExpired",
+    "PingReceived",
+    "ProposalExpired",
+    "ProposalReceived",
+    "ProposalRejected",
+    "RequestExpired",
+    "RequestReceived",
+    "ResponseReceived",
+    "SessionAcknowledged",
+    "SessionDeleted",
+    "SessionEventReceived",
+    "SessionExpired",
+    "SessionExtended",
+    "SessionSettled",
+    "SessionUpdated",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalReceived:
+    """Wallet: a dApp proposed a session; answer with ``approve`` or ``reject``."""
+
+    proposal: ProposalRecord
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalExpired:
+    """A proposal expired before it was answered (either role)."""
+
+    id: int
+    pairing_topic: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalRejected:
+    """dApp: the wallet rejected our proposal (tag 1120/1121) with ``code`` / ``message``."""
+
+    id: int
+    pairing_topic: str
+    code: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSettled:
+    """A session is settled: dApp on receiving wc_sessionSettle, wallet on sending it."""
+
+    session: SessionRecord
+    proposal_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionAcknowledged:
+    """Wallet: the dApp acknowledged our wc_sessionSettle (tag 1103)."""
+
+    topic: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestReceived:
+    """Wallet: a wc_sessionRequest passed validation; answer it with ``respond``."""
+
+    request: PendingRequest
+
+    @property
+    def topic(self) -> str:
+        """Session topic."""
+        return self.request.topic
+
+    @property
+    def id(self) -> int:
+        """JSON-RPC id."""
+        return self.request.id
+
+
+@dataclass(frozen=True, slots=True)
+class RequestExpired:
+    """An inbound request expired unanswered (wallet) — nothing is sent to the peer."""
+
+    topic: str
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseReceived:
+    """The peer answered one of our requests. ``error`` is ``{code, message, ...}`` or None."""
+
+    topic: str
+    id: int
+    method: str
+    result: Any = None
+    error: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True for a result, False for an error."""
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionUpdated:
+    """The session namespaces changed (wc_sessionUpdate)."""
+
+    topic: str
+    namespaces: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionExtended:
+    """The session expiry moved (wc_sessionExtend): ``expiry`` is the new unix time."""
+
+    topic: str
+    expiry: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEventReceived:
+    """dApp: the wallet emitted an event (accountsChanged, chainChanged, ...)."""
+
+    topic: str
+    name: str
+    data: Any
+    chain_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDeleted:
+    """A session ended by wc_sessionDelete; ``by_peer`` tells who sent it."""
+
+    topic: str
+    code: int
+    message: str
+    by_peer: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SessionExpired:
+    """A session reached its expiry; deleted locally, nothing sent to the peer."""
+
+    topic: str
+
+
+@dataclass(frozen=True, slots=True)
+class PingReceived:
+    """The peer pinged a session or pairing topic (already answered)."""
+
+    topic: str
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PairingDeleted:
+    """A pairing ended by wc_pairingDelete (``by_peer``) or locally."""
+
+    topic: str
+    by_peer: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PairingExpired:
+    """A pairing reached its expiry and was removed."""
+
+    pairing: PairingRecord
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDropped:
+    """An inbound message was dropped or refused (counted and logged; never fatal).
+
+    ``reason`` is a short stable string: ``undecryptable``, ``unknown_topic``, ``oversized``,
+    ``malformed``, ``duplicate``, ``unknown_method``, ``invalid``, ``expired``, ``unexpected``.
+    ``answered`` says whether an error reply was sent.
+    """
+
+    topic: str
+    reason: str
+    id: int | None = None
+    answered: bool = False
+
+
+EngineEvent = (
+    ProposalReceived
+    | ProposalExpired
+    | ProposalRejected
+    | SessionSettled
+    | SessionAcknowledged
+    | RequestReceived
+    | RequestExpired
+    | ResponseReceived
+    | SessionUpdated
+    | SessionExtended
+    | SessionEventReceived
+    | SessionDeleted
+    | SessionExpired
+    | PingReceived
+    | PairingDeleted
+    | PairingExpired
+    | MessageDropped
+)
+"""Union of every engine event."""

@@ -23,7 +23,8 @@ from policy.replay import (
     Sighting,
     micro_to_usd,
     new_claim_id,
-    rpc_storage_key,
+    rpc_id_key,
+    unique_keys,
 )
 
 __all__ = ["MemoryReplayStore"]
@@ -65,6 +66,7 @@ class MemoryReplayStore:
         now: float,
     ) -> ClaimOutcome:
         """Atomically claim every key and charge the budget (see ReplayStore)."""
+        keys = unique_keys(keys)
         held: list[tuple[ReplayKey, _ClaimRow]] = []
         for key in keys:
             entry = self._keys.get(key.storage_key)
@@ -122,7 +124,7 @@ class MemoryReplayStore:
 
     async def lookup(self, topic: str, request_id: int, now: float) -> ClaimRecord | None:
         """The live claim holding the rpc-id key (topic, request_id)."""
-        entry = self._keys.get(rpc_storage_key(topic, request_id))
+        entry = self._keys.get(rpc_id_key(topic, request_id).storage_key)
         if entry is None or entry[1] <= now:
             return None
         row = self._live_claim(entry[0], now)

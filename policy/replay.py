@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
@@ -67,7 +68,8 @@ __all__ = [
     "micro_to_usd",
     "new_claim_id",
     "request_id_time",
-    "rpc_storage_key",
+    "rpc_id_key",
+    "unique_keys",
     "usd_to_micro",
 ]
 
@@ -297,9 +299,19 @@ def micro_to_usd(micro: int) -> Decimal:
     return Decimal(micro) / _MICRO
 
 
-def rpc_storage_key(topic: str, request_id: int) -> str:
-    """The storage key of the rpc-id layer for ``(topic, request_id)`` (what ``lookup`` reads)."""
-    return ReplayKey.of(ReplayLayer.RPC_ID, (topic, request_id), 1).storage_key
+def rpc_id_key(topic: str, request_id: int) -> ReplayKey:
+    """The rpc-id layer key for ``(topic, request_id)`` (what ``lookup`` reads; TTL irrelevant)."""
+    return ReplayKey.of(ReplayLayer.RPC_ID, (topic, request_id), 1)
+
+
+def unique_keys(keys: Iterable[ReplayKey]) -> tuple[ReplayKey, ...]:
+    """Keys without repeats, first occurrence's position kept; a repeated key keeps its longest TTL."""
+    unique: dict[tuple[ReplayLayer, str], ReplayKey] = {}
+    for key in keys:
+        seen = unique.get((key.layer, key.key))
+        if seen is None or seen.ttl_s < key.ttl_s:
+            unique[(key.layer, key.key)] = key
+    return tuple(unique.values())
 
 
 def method_family(method: str) -> str:
@@ -390,9 +402,4 @@ def derive_keys(
         if allow_replacement and layer is ReplayLayer.CHAIN_NONCE:
             continue
         keys.append(ReplayKey.of(layer, nonce.key, horizon))
-    unique: dict[tuple[ReplayLayer, str], ReplayKey] = {}
-    for key in keys:
-        seen = unique.get((key.layer, key.key))
-        if seen is None or seen.ttl_s < key.ttl_s:
-            unique[(key.layer, key.key)] = key
-    return tuple(unique.values())
+    return unique_keys(keys)

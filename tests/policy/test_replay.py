@@ -21,7 +21,7 @@ from policy.replay import (
     method_family,
     micro_to_usd,
     request_id_time,
-    rpc_storage_key,
+    rpc_id_key,
     usd_to_micro,
 )
 from policy.request import SigningRequest
@@ -83,7 +83,7 @@ def test_derive_keys_covers_every_layer_in_order() -> None:
         (ReplayLayer.SIWE_NONCE, "app.example|nonce1234"),
         (ReplayLayer.PERMIT2_BIT, "1|0xacc|3|255"),
     ]
-    assert keys[1].storage_key == rpc_storage_key(TOPIC, ID)
+    assert keys[1].storage_key == rpc_id_key(TOPIC, ID).storage_key
 
 
 def test_transport_keys_live_for_the_id_window_and_others_for_the_horizon() -> None:

@@ -1,0 +1,131 @@
+"""The ReplayStore contract suite on SQLite, plus durability, locking and loop-friendliness."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from policy.errors import StoreUnavailableError
+from policy.replay import Claim, Duplicate, Replay, ReplayLayer
+from proxy.stores.replay_sqlite import SqliteReplayStore
+
+
+def _load_contract() -> ModuleType:
+    name = "replay_contract"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[2] / "policy" / "replay_contract.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+contract = _load_contract()
+NOW = contract.NOW
+
+
+class TestSqliteReplayStore(contract.ReplayStoreContract):
+    @pytest.fixture
+    async def store(self, tmp_path: Path) -> AsyncIterator[SqliteReplayStore]:
+        store = await SqliteReplayStore.open(tmp_path / "replay.db")
+        yield store
+        await store.close()
+
+    @pytest.fixture
+    async def peer(
+        self, tmp_path: Path, store: SqliteReplayStore
+    ) -> AsyncIterator[SqliteReplayStore]:
+        peer = await SqliteReplayStore.open(tmp_path / "replay.db")
+        yield peer
+        await peer.close()
+
+
+async def test_wal_and_full_sync_are_on(tmp_path: Path) -> None:
+    store = await SqliteReplayStore.open(tmp_path / "r.db")
+    await store.close()
+    conn = sqlite3.connect(tmp_path / "r.db")
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        pk = conn.execute("PRAGMA table_info(replay_keys)").fetchall()
+        assert {row[1] for row in pk if row[5]} == {"layer", "key"}  # uniqueness is the primary key
+    finally:
+        conn.close()
+
+
+async def test_claims_survive_a_restart(tmp_path: Path) -> None:
+    keys = [contract.rpc(1), contract.payload(1)]
+    store = await SqliteReplayStore.open(tmp_path / "r.db")
+    won = await store.claim(keys, owner=contract.owner(1), budget=contract.charge("5"), now=NOW)
+    assert isinstance(won, Claim)
+    await store.close()
+    again = await SqliteReplayStore.open(tmp_path / "r.db")
+    try:
+        dup = await again.claim(keys, owner=contract.owner(1), budget=None, now=NOW + 1)
+        assert isinstance(dup, Duplicate)
+        assert dup.in_flight
+        replay = await again.claim(
+            [contract.payload(1)], owner=contract.owner(2), budget=None, now=NOW + 1
+        )
+        assert isinstance(replay, Replay)
+        assert replay.layer is ReplayLayer.PAYLOAD
+        assert (await again.usage("env-1", NOW + 1)).calls == 1
+    finally:
+        await again.close()
+
+
+async def test_a_locked_database_does_not_block_the_event_loop(tmp_path: Path) -> None:
+    store = await SqliteReplayStore.open(tmp_path / "r.db")
+    blocker = sqlite3.connect(tmp_path / "r.db", isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        task = asyncio.create_task(
+            store.claim([contract.rpc(1)], owner=contract.owner(1), budget=None, now=NOW)
+        )
+        ticks = 0
+        for _ in range(30):
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not task.done()  # waiting for the write lock, in its own thread
+        blocker.execute("ROLLBACK")
+        assert isinstance(await asyncio.wait_for(task, 10), Claim)
+        assert ticks == 30
+    finally:
+        blocker.close()
+        await store.close()
+
+
+async def test_lock_timeout_and_closed_store_fail_closed(tmp_path: Path) -> None:
+    store = await SqliteReplayStore.open(tmp_path / "r.db", busy_timeout_s=0.1)
+    blocker = sqlite3.connect(tmp_path / "r.db", isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StoreUnavailableError, match="locked"):
+            await store.claim([contract.rpc(1)], owner=contract.owner(1), budget=None, now=NOW)
+        blocker.execute("ROLLBACK")
+        # the failed claim left nothing behind and the connection is still usable
+        assert isinstance(
+            await store.claim([contract.rpc(1)], owner=contract.owner(1), budget=None, now=NOW),
+            Claim,
+        )
+    finally:
+        blocker.close()
+        await store.close()
+    await store.close()  # idempotent
+    with pytest.raises(StoreUnavailableError, match="closed"):
+        await store.size()
+
+
+async def test_unopenable_path_is_store_unavailable(tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailableError):
+        await SqliteReplayStore.open(tmp_path / "missing-dir" / "r.db")

@@ -14,7 +14,9 @@ from collections.abc import Callable, Sequence
 
 __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "proxy.commands.relay",
+)
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -113,6 +113,7 @@ class Approval:
     amount: int | None
     all_tokens: bool = False
     expires_at: int | None = None
+    token_id: int | None = None  # a single NFT approval (ERC-721 approve / ERC-4494 permit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,3 +164,6 @@ class Action:
     details: tuple[tuple[str, str], ...] = field(
         default=()
     )  # extra facts for display and the audit log
+    inflows: tuple[
+        TokenAmount, ...
+    ] = ()  # what the account is promised back (Seaport consideration, swap minimum out)

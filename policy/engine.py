@@ -75,8 +75,7 @@ def _envelope_checks(
         )
 
 
-def origin_authority(origin: str) -> tuple[str, int | None] | None:
-    """(lowercase host, port) of a dApp origin URL or bare host[:port]; default ports made explicit."""
+def _origin_parts(origin: str) -> tuple[str, str, int | None] | None:
     text = origin.strip()
     if not text or len(text) > 2048:
         return None
@@ -90,26 +89,34 @@ def origin_authority(origin: str) -> tuple[str, int | None] | None:
     if not parts.hostname:
         return None
     scheme = parts.scheme.lower()
-    return parts.hostname.lower(), port if port is not None else _DEFAULT_PORTS.get(scheme)
+    return scheme, parts.hostname.lower(), port if port is not None else _DEFAULT_PORTS.get(scheme)
+
+
+def origin_authority(origin: str) -> tuple[str, int | None] | None:
+    """(lowercase host, port) of a dApp origin URL or bare host[:port]; default ports made explicit."""
+    parts = _origin_parts(origin)
+    return None if parts is None else (parts[1], parts[2])
 
 
 def siwe_domain_matches(domain: str, origin: str | None) -> bool:
     """EIP-4361: the SIWE ``domain`` (host[:port]) must be the origin's host[:port]."""
     if origin is None or not domain or "/" in domain or "@" in domain:
         return False
-    seen = origin_authority(origin)
+    seen = _origin_parts(origin)
     if seen is None:
         return False
+    scheme, host, port = seen
     try:
         parts = urlsplit("//" + domain.strip())
-        port = parts.port
+        domain_port = parts.port
     except ValueError:
         return False
     if not parts.hostname:
         return False
-    host = parts.hostname.lower()
-    # A domain without a port means the origin's scheme default.
-    return (host, port if port is not None else seen[1]) == seen
+    # A domain without a port means the default port of the origin's scheme.
+    if domain_port is None:
+        domain_port = _DEFAULT_PORTS.get(scheme)
+    return (parts.hostname.lower(), domain_port) == (host, port)
 
 
 def _payload_chains(action: Action) -> set[int]:

@@ -350,10 +350,10 @@ class ReplayStoreContract:
     async def test_purge_keeps_the_store_bounded(self, store: ReplayStore) -> None:
         for n in range(60):
             out = await store.claim(
-                [rpc(n, ttl_s=30), payload(n, ttl_s=30)],
+                [rpc(n, ttl_s=30 + n), payload(n, ttl_s=30 + n)],
                 owner=owner(n),
-                budget=charge("0.01", period_s=30),
-                now=NOW + n,
+                budget=charge("0.01", period_s=30 + n),
+                now=NOW,
             )
             assert isinstance(out, Claim)
         assert await store.size() == 60 * 4  # two keys, one claim, one charge each
@@ -361,6 +361,7 @@ class ReplayStoreContract:
         assert removed == 15 * 4
         assert await store.size() == 45 * 4
         assert await store.purge(NOW + 44.5) == 0
+        assert await store.usage("env-1", NOW + 44.5) == (Decimal("0.45"), 45)
         assert await store.purge(NOW + 200) == 45 * 4
         assert await store.size() == 0
         assert await store.usage("env-1", NOW + 200) == (Decimal(0), 0)

@@ -208,7 +208,9 @@ class DestinationRule(BaseModel):
     only if the decoder decoded it as that exact function (its selector *and* its signature).
     ``args``: decoded argument name -> allowed values (addresses case-insensitive, ints in decimal); a
     call lacking a named argument does not match. ``maxAmount``: cap, in the token's base units, on each
-    amount of this token the action moves or approves.
+    amount of this token the action moves or approves. A rule only restricts: it never makes its
+    key an allowed destination (a rule may cap a token that is not itself a destination, e.g. USDC
+    pulled by an allowed router), so narrowing an envelope never has to drop a rule.
     """
 
     model_config = _MODEL_CONFIG
@@ -292,9 +294,6 @@ class CapabilityEnvelope(BaseModel):
     def _consistent(self) -> CapabilityEnvelope:
         if self.period_seconds is not None and self.budget_usd is None:
             raise ValueError("periodSeconds needs budgetUsd")
-        stray = set(self.destination_rules) - self.allowed_destinations
-        if stray:
-            raise ValueError("destinationRules keys must also be in allowedDestinations")
         if (
             isinstance(self.expires_at, int)
             and isinstance(self.not_before, int)

@@ -16,6 +16,8 @@ __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 
 COMMAND_MODULES: tuple[str, ...] = (
     "proxy.commands.relay",
+    "proxy.commands.check_config",
+    "proxy.commands.audit",
 )
 
 Handler = Callable[[argparse.Namespace], int]

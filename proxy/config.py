@@ -219,15 +219,17 @@ class RelaySettings(_Model):
         """True when the daemon starts the local relay itself."""
         return self.url == "embedded"
 
-    @model_validator(mode="after")
-    def _need_project_id(self) -> RelaySettings:
-        if not self.embedded and self.project_id is None:
-            host = re.sub(r"^wss?://", "", self.url).split("/")[0].rsplit(":", 1)[0]
+    @field_validator("project_id")
+    @classmethod
+    def _need_project_id(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        url = info.data.get("url")
+        if value is None and isinstance(url, str) and url != "embedded":
+            host = re.sub(r"^wss?://", "", url).split("/")[0].rsplit(":", 1)[0]
             if not _is_loopback(host):
                 raise ValueError(
-                    "project_id is required for a public relay (set relay.project_id or WCPROXY_PROJECT_ID)"
+                    "required for a public relay (set relay.project_id or WCPROXY_PROJECT_ID)"
                 )
-        return self
+        return value
 
 
 class StoreSettings(_Model):
@@ -437,14 +439,16 @@ class SessionRule(_Model):
 
     name: NonEmptyStr
     match: SessionMatch
-    envelope: ConfigPath | None = None
     action: Literal["approve", "queue", "reject"] = "approve"
+    envelope: ConfigPath | None = None
 
-    @model_validator(mode="after")
-    def _envelope_unless_reject(self) -> SessionRule:
-        if self.action != "reject" and self.envelope is None:
-            raise ValueError(f'action "{self.action}" needs envelope = "path/to/envelope.json"')
-        return self
+    @field_validator("envelope")
+    @classmethod
+    def _envelope_unless_reject(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        action = info.data.get("action", "approve")
+        if action != "reject" and value is None:
+            raise ValueError(f'action "{action}" needs envelope = "path/to/envelope.json"')
+        return value
 
 
 class AdminSettings(_Model):

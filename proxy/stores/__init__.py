@@ -1,0 +1,48 @@
+"""Store adapters (I/O): the replay store on SQLite or Redis, and :func:`open_replay_store` to pick one by URL.
+
+Protocol-session stores (``wc_sqlite.py`` / ``wc_redis.py``) live beside these modules.
+"""
+
+from __future__ import annotations
+
+from policy.errors import StoreUnavailableError
+from policy.interfaces import ReplayStore
+from policy.memory import MemoryReplayStore
+
+__all__ = ["open_replay_store"]
+
+
+async def open_replay_store(url: str) -> ReplayStore:
+    """Open the replay store named by ``url``; close it with ``await store.close()``.
+
+    * ``sqlite:PATH`` (or ``sqlite:///PATH``): embedded file, the default; safe for several
+      processes on one host sharing the file;
+    * ``redis://...`` / ``rediss://...`` / ``unix://...``: shared by replicas on several hosts;
+      an optional ``#prefix=...`` fragment sets the key prefix;
+    * ``memory:``: in-process only (tests, demos) — forgets everything on exit.
+
+    Raises:
+        StoreUnavailableError: unknown scheme, or the backend cannot be reached / opened.
+    """
+    scheme, _sep, rest = url.partition(":")
+    scheme = scheme.lower()
+    if scheme == "memory":
+        return MemoryReplayStore()
+    if scheme == "sqlite":
+        from proxy.stores.replay_sqlite import SqliteReplayStore
+
+        path = rest[2:] if rest.startswith("///") else rest
+        if not path:
+            raise StoreUnavailableError("sqlite store URL needs a path: sqlite:PATH")
+        return await SqliteReplayStore.open(path)
+    if scheme in {"redis", "rediss", "unix"}:
+        from proxy.stores.replay_redis import DEFAULT_PREFIX, RedisReplayStore
+
+        base, _hash, fragment = url.partition("#")
+        prefix = (
+            fragment.removeprefix("prefix=") if fragment.startswith("prefix=") else DEFAULT_PREFIX
+        )
+        return await RedisReplayStore.open(base, prefix=prefix)
+    raise StoreUnavailableError(
+        f"unknown replay store URL scheme {scheme!r} (sqlite:, redis://, memory:)"
+    )

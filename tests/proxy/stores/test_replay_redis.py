@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import sys
 import uuid
@@ -88,8 +89,6 @@ async def test_native_expiry_evicts_without_purge(redis_url: str, prefix: str) -
         # shorten the real TTLs instead of sleeping a second
         async for name in raw.scan_iter(match=prefix.replace("{", "\\{") + "*"):
             await raw.pexpire(name, 1)
-        import asyncio
-
         for _ in range(100):
             if await store.size() == 0:
                 break
@@ -113,3 +112,18 @@ async def test_errors_after_close_fail_closed(redis_url: str, prefix: str) -> No
     await store.close()
     with pytest.raises(StoreUnavailableError):
         await store.claim([contract.rpc(1)], owner=contract.owner(1), budget=None, now=NOW)
+
+
+async def test_open_replay_store_by_url(redis_url: str, prefix: str) -> None:
+    from proxy.stores import open_replay_store
+
+    store = await open_replay_store(f"{redis_url}#prefix={prefix}")
+    raw = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        assert isinstance(store, RedisReplayStore)
+        won = await store.claim([contract.rpc(1)], owner=contract.owner(1), budget=None, now=NOW)
+        assert isinstance(won, Claim)
+        assert await raw.exists(prefix + "c:" + won.claim_id) == 1
+    finally:
+        await raw.aclose()
+        await store.close()

@@ -129,3 +129,26 @@ async def test_lock_timeout_and_closed_store_fail_closed(tmp_path: Path) -> None
 async def test_unopenable_path_is_store_unavailable(tmp_path: Path) -> None:
     with pytest.raises(StoreUnavailableError):
         await SqliteReplayStore.open(tmp_path / "missing-dir" / "r.db")
+
+
+async def test_open_replay_store_by_url(tmp_path: Path) -> None:
+    from policy.memory import MemoryReplayStore
+    from proxy.stores import open_replay_store
+
+    memory = await open_replay_store("memory:")
+    assert isinstance(memory, MemoryReplayStore)
+    for url in (f"sqlite:{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"):
+        store = await open_replay_store(url)
+        try:
+            assert isinstance(store, SqliteReplayStore)
+            assert isinstance(
+                await store.claim([contract.rpc(1)], owner=contract.owner(1), budget=None, now=NOW),
+                Claim,
+            )
+        finally:
+            await store.close()
+    assert (tmp_path / "a.db").exists()
+    assert (tmp_path / "b.db").exists()
+    for bad in ("sqlite:", "postgres://x", "nonsense"):
+        with pytest.raises(StoreUnavailableError):
+            await open_replay_store(bad)

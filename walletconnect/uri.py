@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import unicodedata
 import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -38,29 +39,61 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 _DIGITS = re.compile(r"[0-9]{1,15}")
 _KNOWN = frozenset({"symKey", "expiryTimestamp", "methods", "relay-protocol", "relay-data"})
 _FORM_SAFE = frozenset(b"*-._0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-# ICU root collation order of ASCII punctuation/symbols (what V8's localeCompare uses).
-_PUNCT_ORDER = "_-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$"
+# ICU root collation order of ASCII space, punctuation and symbols (what V8's localeCompare uses).
+_ASCII_ORDER = " _-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$"
+_AFTER_QUOTE = 2 * _ASCII_ORDER.index('"') + 1
+_AFTER_TILDE = 2 * _ASCII_ORDER.index("~") + 1
+_AFTER_DOLLAR = 2 * _ASCII_ORDER.index("$") + 1
+
+_Weight = tuple[int, float, int]
+SortKey = tuple[tuple[_Weight, ...], tuple[int, ...], tuple[int, ...]]
 
 
-def locale_sort_key(key: str) -> tuple[tuple[tuple[int, int], ...], tuple[int, ...]]:
-    """Approximates JS ``a.localeCompare(b)`` (ICU root) for sorting query keys.
+def _primary(ch: str) -> _Weight:
+    cat = unicodedata.category(ch)
+    if ch in _ASCII_ORDER:
+        return (0, 2 * _ASCII_ORDER.index(ch), 0)
+    if cat == "Zs":
+        return (0, 0, ord(ch))
+    if cat[0] == "P":
+        return (0, _AFTER_QUOTE, ord(ch))
+    if cat == "Sc":
+        return (0, _AFTER_DOLLAR, ord(ch))
+    if cat[0] == "S":
+        return (0, _AFTER_TILDE, ord(ch))
+    if cat[0] == "N":
+        return (1, unicodedata.numeric(ch, 0.0), ord(ch))
+    if cat[0] == "L":
+        return (2, ord(ch), 0)
+    return (3, ord(ch), 0)
 
-    Primary: punctuation < digits < letters (case-insensitive); tie-break: lowercase first.
-    Exact for ASCII keys; other characters sort after letters by code point.
+
+def locale_sort_key(key: str) -> SortKey:
+    """Approximates JS ``a.localeCompare(b)`` (ICU root collation) for sorting query keys.
+
+    Primary level: whitespace < punctuation < symbols < currency < digits < letters, letters
+    compared case- and accent-insensitively; then accents; then case (lowercase first). Control
+    characters are ignored. Exact for ASCII (checked against node); close for the rest.
     """
-    primary: list[tuple[int, int]] = []
+    primary: list[_Weight] = []
+    secondary: list[int] = []
     tertiary: list[int] = []
-    for ch in key:
-        if ch in _PUNCT_ORDER:
-            primary.append((0, _PUNCT_ORDER.index(ch)))
-        elif ch.isascii() and ch.isdigit():
-            primary.append((1, ord(ch)))
-        elif ch.isascii() and ch.isalpha():
-            primary.append((2, ord(ch.lower())))
-        else:
-            primary.append((3, ord(ch)))
-        tertiary.append(1 if ch.isupper() else 0)
-    return tuple(primary), tuple(tertiary)
+    for ch in unicodedata.normalize("NFD", key):
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Cf"):
+            continue
+        if cat == "Mn":
+            if secondary:
+                secondary[-1] = ord(ch)
+            else:
+                primary.append((-1, ord(ch), 0))
+            continue
+        folded = ch.casefold()
+        for base in folded:
+            primary.append(_primary(base))
+            secondary.append(0)
+        tertiary.append(2 if folded != ch.lower() else 1 if ch.isupper() else 0)
+    return tuple(primary), tuple(secondary), tuple(tertiary)
 
 
 def _form_encode(text: str) -> str:

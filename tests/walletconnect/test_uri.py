@@ -245,3 +245,82 @@ def test_arbitrary_query_raises_only_uri_error(query: str) -> None:
     else:
         part = uri.relay_protocol  # only reachable with a symKey and a relay protocol
     assert part
+
+
+# --- cross-check against the official SDK (node) -----------------------------------------------
+
+_NODE_URI = r"""
+const u = require("@walletconnect/utils");
+let d = "";
+process.stdin.on("data", (c) => (d += c)).on("end", () => {
+  const out = JSON.parse(d).map((c) => ({
+    uri: u.formatUri(c.uri),
+    parsed: u.parseUri(u.formatUri(c.uri)),
+    query: new URLSearchParams(
+      Object.entries(c.query).sort(([a], [b]) => a.localeCompare(b))
+    ).toString(),
+  }));
+  process.stdout.write(JSON.stringify(out));
+});
+"""
+
+
+@pytest.mark.sdk
+def test_format_uri_and_query_encoding_match_the_sdk() -> None:
+    import json
+    import os
+    import random
+    import subprocess
+
+    from sdk import NODE_MODULES, require_sdk
+
+    node = require_sdk()
+    rng = random.Random(20250101)
+    alphabet = "aZ09 -_.*~!'()/?&=+%#é✓😀:,;@$"
+    cases, uris = [], []
+    for _ in range(60):
+        text = lambda n: "".join(rng.choice(alphabet) for _ in range(rng.randint(1, n)))  # noqa: E731
+        uri = PairingUri(
+            topic=rng.randbytes(32).hex(),
+            sym_key=rng.randbytes(32),
+            relay_protocol=text(6),
+            relay_data=rng.choice([None, text(12)]),
+            expiry_timestamp=rng.choice([None, rng.randint(1, 2**40)]),
+            methods=tuple(text(8).replace(",", ";") for _ in range(rng.randint(0, 3))),
+        )
+        query = {text(6): text(8) for _ in range(rng.randint(1, 5))}
+        uris.append((uri, query))
+        relay: dict[str, str] = {"protocol": uri.relay_protocol}
+        if uri.relay_data:
+            relay["data"] = uri.relay_data
+        js: dict[str, Any] = {
+            "protocol": "wc",
+            "version": 2,
+            "topic": uri.topic,
+            "symKey": uri.sym_key_hex,
+            "relay": relay,
+        }
+        if uri.expiry_timestamp is not None:
+            js["expiryTimestamp"] = uri.expiry_timestamp
+        if uri.methods:
+            js["methods"] = list(uri.methods)
+        cases.append({"uri": js, "query": query})
+    out = subprocess.run(
+        [node, "-e", _NODE_URI],
+        input=json.dumps(cases),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
+    )
+    results = json.loads(out.stdout)
+    for (uri, query), res in zip(uris, results, strict=True):
+        assert format_uri(uri) == res["uri"]
+        parsed = parse_uri(res["uri"], max_length=10**5)
+        assert parsed == uri
+        assert parsed.relay_protocol == res["parsed"]["relay"]["protocol"]
+        assert list(parsed.methods) == (res["parsed"].get("methods") or [])
+        pairs = sorted(query.items(), key=lambda kv: locale_sort_key(kv[0]))
+        assert urlsearchparams_encode(pairs) == res["query"]
+        assert urlsearchparams_parse(res["query"]) == pairs

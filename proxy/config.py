@@ -338,6 +338,7 @@ class RemoteSignerSettings(_SignerBase):
     """
 
     backend: Literal["remote"]
+    accounts: tuple[Address, ...] = Field(min_length=1)
     url: HttpUrlStr
     flavor: Literal["clef", "web3signer"]
     timeout_s: float = Field(default=30.0, gt=0, le=600)
@@ -349,12 +350,6 @@ class RemoteSignerSettings(_SignerBase):
     @classmethod
     def _sections(cls, value: Any) -> Any:
         return _with_sections(value, {"tls": {}})
-
-    @model_validator(mode="after")
-    def _need_accounts(self) -> RemoteSignerSettings:
-        if not self.accounts:
-            raise ValueError("a remote signer needs accounts = [...] (the addresses it holds)")
-        return self
 
 
 SignerSettings = Annotated[
@@ -673,8 +668,10 @@ def _render_location(loc: tuple[int | str, ...]) -> str:
     # a tagged union inserts the tag ("signer", "local", ...): drop it
     if len(items) >= 2 and items[0] == "signer" and items[1] in ("dev", "local", "remote"):
         del items[1]
-    for item in items:
-        if isinstance(item, int):
+    for index, item in enumerate(items):
+        if isinstance(item, int) and index == 1 and items[0] == "chains":
+            parts.append(f'."eip155:{item}"')  # chain keys are normalised to ints
+        elif isinstance(item, int):
             parts.append(f"[{item}]")
         elif item == "[key]":
             parts.append(" (key)")

@@ -144,7 +144,7 @@ def mask_secrets(details: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]
     """
     masked: list[str] = []
     plain = _plain(details, "", masked, 0)
-    return plain, masked
+    return plain, sorted(masked)
 
 
 def build_record(entry: AuditEntry, *, seq: int, prev_hash: str, now: float) -> dict[str, Any]:

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from proxy.audit.log import AuditLog, FileChainHeadStore, MemoryChainHeadStore, read_head_file
+from proxy.audit.record import GENESIS_HASH, AuditEntry, ChainHead
+from proxy.audit.verify import verify_chain
+from proxy.errors import AuditChainBrokenError, AuditError
+
+
+def clock() -> float:
+    return 1_700_000_000.0
+
+
+async def write_records(
+    path: Path, heads: object, n: int, start: int = 0
+) -> list[dict[str, object]]:
+    log = await AuditLog.open(path, heads, fsync="always", clock=clock)  # type: ignore[arg-type]
+    try:
+        return [
+            await log.append(
+                AuditEntry(decision="allow", method="personal_sign", request_id=start + i)
+            )
+            for i in range(n)
+        ]
+    finally:
+        await log.close()
+
+
+def verify_file(path: Path, head: ChainHead | None) -> tuple[bool, int | None]:
+    with path.open("rb") as handle:
+        result = verify_chain(handle, head)
+    return result.ok, result.line
+
+
+async def test_appends_chain_and_head_file(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    heads = FileChainHeadStore(tmp_path / "audit.jsonl.head")
+    records = await write_records(path, heads, 3)
+    assert [r["seq"] for r in records] == [0, 1, 2]
+    assert records[0]["prev_hash"] == GENESIS_HASH
+    assert records[1]["prev_hash"] == records[0]["hash"]
+    assert all(r["decision_id"] for r in records)
+    head = read_head_file(tmp_path / "audit.jsonl.head")
+    assert head == ChainHead(3, str(records[-1]["hash"]))
+    assert verify_file(path, head) == (True, None)
+    assert len(path.read_text().splitlines()) == 3
+
+
+async def test_resumes_after_restart(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    heads = FileChainHeadStore(tmp_path / "h")
+    first = await write_records(path, heads, 2)
+    second = await write_records(path, heads, 2, start=2)
+    assert second[0]["seq"] == 2
+    assert second[0]["prev_hash"] == first[-1]["hash"]
+    assert verify_file(path, read_head_file(tmp_path / "h")) == (True, None)
+
+
+async def test_concurrent_appends_keep_call_order(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    heads = MemoryChainHeadStore()
+    log = await AuditLog.open(path, heads, fsync="interval", clock=clock)
+    records = await asyncio.gather(*(log.append(AuditEntry(request_id=i)) for i in range(50)))
+    await log.close()
+    assert [r["request_id"] for r in records] == list(range(50))
+    assert [r["seq"] for r in records] == list(range(50))
+    assert heads.head == ChainHead(50, str(records[-1]["hash"]))
+    assert verify_file(path, heads.head) == (True, None)
+    lines = path.read_text().splitlines()
+    assert [json.loads(line)["request_id"] for line in lines] == list(range(50))
+
+
+async def test_truncated_log_refuses_to_resume(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    heads = MemoryChainHeadStore()
+    await write_records(path, heads, 4)
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:2]))
+    with pytest.raises(AuditChainBrokenError, match="truncated"):
+        await AuditLog.open(path, heads)
+
+
+async def test_rewritten_last_line_refuses_to_resume(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    heads = MemoryChainHeadStore()
+    await write_records(path, heads, 3)
+    lines = path.read_text().splitlines(keepends=True)
+    record = json.loads(lines[-1])
+    record["decision"] = "deny"
+    lines[-1] = json.dumps(record) + "\n"
+    path.write_text("".join(lines))
+    with pytest.raises(AuditChainBrokenError, match="edited"):
+        await AuditLog.open(path, heads)
+
+
+async def test_deleted_log_with_a_head_refuses_to_resume(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    heads = MemoryChainHeadStore()
+    await write_records(path, heads, 2)
+    path.unlink()
+    with pytest.raises(AuditChainBrokenError):
+        await AuditLog.open(path, heads)
+
+
+async def test_file_ahead_of_head_is_adopted(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    heads = MemoryChainHeadStore()
+    records = await write_records(path, heads, 3)
+    heads.head = ChainHead(2, str(records[1]["hash"]))  # crash between write and head save
+    log = await AuditLog.open(path, heads)
+    assert log.head == ChainHead(3, str(records[2]["hash"]))
+    assert heads.head == log.head
+    await log.close()
+
+
+async def test_torn_tail_is_cut(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    heads = MemoryChainHeadStore()
+    records = await write_records(path, heads, 2)
+    with path.open("ab") as handle:
+        handle.write(b'{"v":1,"seq":2,"ti')  # a write cut mid-line, never acknowledged
+    log = await AuditLog.open(path, heads)
+    assert log.head == ChainHead(2, str(records[1]["hash"]))
+    await log.append(AuditEntry())
+    await log.close()
+    assert verify_file(path, heads.head) == (True, None)
+
+
+async def test_closed_log_refuses(tmp_path: Path) -> None:
+    log = await AuditLog.open(tmp_path / "a.jsonl", MemoryChainHeadStore())
+    await log.close()
+    await log.close()
+    with pytest.raises(AuditError):
+        await log.append(AuditEntry())
+
+
+async def test_secrets_never_reach_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    log = await AuditLog.open(path, MemoryChainHeadStore())
+    await log.append(AuditEntry(details={"sym_key": "deadbeef" * 8, "authorization": "Bearer xyz"}))
+    await log.close()
+    text = path.read_text()
+    assert "deadbeef" not in text
+    assert "xyz" not in text
+    assert json.loads(text)["masked"] == ["authorization", "sym_key"]

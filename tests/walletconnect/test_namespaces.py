@@ -549,3 +549,155 @@ def test_valid_namespaces_conform_to_any_subset_of_themselves(
     assert not is_conforming(
         {"eip155": {"chains": ["eip155:999"], "methods": [], "events": []}}, ns
     )
+
+
+# --- cross-check against the official SDK (node) -----------------------------------------------
+
+_NODE_NS = r"""
+const u = require("@walletconnect/utils");
+const safe = (f) => { try { return { ok: f() }; } catch (e) { return { threw: String(e.message) }; } };
+let d = "";
+process.stdin.on("data", (c) => (d += c)).on("end", () => {
+  const out = JSON.parse(d).map((c) => ({
+    session: safe(() => u.isValidNamespaces(c.a, "approve()")),
+    proposal: safe(() => u.isValidRequiredNamespaces(c.a, "connect()", "optionalNamespaces")),
+    conforming: c.check_conforming ? u.isConformingNamespaces(c.req, c.a, "update()") : null,
+    chains: c.check_conforming ? u.getNamespacesChains(c.a) : null,
+    build: c.check_build
+      ? safe(() => u.buildApprovedNamespaces({
+          proposal: { requiredNamespaces: c.req, optionalNamespaces: c.a },
+          supportedNamespaces: c.supported,
+        }))
+      : null,
+  }));
+  process.stdout.write(JSON.stringify(out));
+});
+"""
+
+
+@pytest.mark.sdk
+def test_validators_match_the_sdk_on_random_input() -> None:
+    import json
+    import os
+    import random
+    import subprocess
+
+    from sdk import NODE_MODULES, require_sdk
+
+    node = require_sdk()
+    rng = random.Random(99)
+    atoms: list[Any] = [
+        "eip155:1",
+        "eip155:10",
+        "eip155:1:0xa",
+        "eip155:10:0xa",
+        "solana:m:S",
+        "x",
+        "",
+        " ",
+        3,
+        None,
+        True,
+    ]
+    names = ["personal_sign", "eth_sign", "chainChanged", " ", ""]
+
+    def value(depth: int = 0) -> Any:
+        r = rng.random()
+        if depth > 2 or r < 0.4:
+            return rng.choice(atoms)
+        if r < 0.7:
+            return [value(depth + 1) for _ in range(rng.randint(0, 3))]
+        keys = ["chains", "accounts", "methods", "events"]
+        return {k: value(depth + 1) for k in rng.sample(keys, rng.randint(0, 4))}
+
+    def plausible() -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key in rng.sample(["eip155", "solana", "eip155:10", "cosmos"], rng.randint(1, 3)):
+            ns = key.split(":")[0]
+            refs = rng.sample(["1", "10", "m"], rng.randint(0, 2))
+            out[key] = {
+                "chains": [f"{ns}:{r}" for r in refs],
+                "accounts": [f"{ns}:{r}:0xa" for r in refs],
+                "methods": rng.sample(names[:3], rng.randint(0, 3)),
+                "events": rng.sample(names[:3], rng.randint(0, 2)),
+            }
+        return out
+
+    supported = {
+        "eip155": {
+            "chains": ["eip155:1", "eip155:10"],
+            "methods": ["personal_sign", "eth_sign"],
+            "events": ["chainChanged"],
+            "accounts": ["eip155:1:0xa", "eip155:10:0xa"],
+        }
+    }
+    cases = []
+    for i in range(400):
+        if i % 2:
+            a = {
+                k: value() for k in rng.sample(["eip155", "eip155:1", "solana"], rng.randint(0, 3))
+            }
+        else:
+            a = plausible()
+        req = {
+            k: {kk: v for kk, v in ns.items() if kk != "accounts"} for k, ns in plausible().items()
+        }
+        if rng.random() < 0.5:
+            req = {}
+        sess_ok = session_namespaces_error(a) is None
+        prop_ok = proposal_namespaces_error(a) is None
+        cases.append(
+            {
+                "a": a,
+                "req": req,
+                "supported": supported,
+                "check_conforming": sess_ok,
+                "check_build": prop_ok and proposal_namespaces_error(req) is None
+                if req
+                else prop_ok,
+            }
+        )
+    out = subprocess.run(
+        [node, "-e", _NODE_NS],
+        input=json.dumps(cases),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
+    )
+    compared = {"conforming": 0, "build": 0, "sdk_threw": 0}
+    for case, res in zip(cases, json.loads(out.stdout), strict=True):
+        a, req = case["a"], case["req"]
+        # where the SDK itself throws a TypeError on hostile input we only require an error
+        sess, prop = res["session"], res["proposal"]
+        ours_sess = _err(session_namespaces_error(a, "approve()"))
+        ours_prop = _err(proposal_namespaces_error(a, "connect()", "optionalNamespaces"))
+        if "ok" in sess:
+            assert ours_sess == sess["ok"], a
+        else:
+            compared["sdk_threw"] += 1
+            assert ours_sess is not None
+        if "ok" in prop:
+            assert ours_prop == prop["ok"], a
+        else:
+            compared["sdk_threw"] += 1
+            assert ours_prop is not None
+        if case["check_conforming"]:
+            compared["conforming"] += 1
+            assert _err(conforming_error(req, a, "update()")) == res["conforming"], (req, a)
+            assert chains_of(a) == res["chains"]
+        if case["check_build"]:
+            compared["build"] += 1
+            try:
+                got: Any = {"ok": build_approved_namespaces(req, a, supported)}
+            except NamespaceError as exc:
+                got = {"threw": exc.message.removeprefix("Non conforming namespaces. ")}
+            want = res["build"]
+            if "threw" in want:
+                assert "threw" in got, (req, a, want)
+                assert want["threw"].endswith(got["threw"]) or got["threw"] in want["threw"]
+            else:
+                assert got == want, (req, a)
+    assert compared["conforming"] > 50, compared
+    assert compared["build"] > 50

@@ -20,7 +20,7 @@ def main() -> int:
     for name in selected:
         module = importlib.import_module(name)
         results[name.rsplit(".", 1)[-1]] = module.run()
-        print(f"bench {name}: done", file=sys.stderr)
+        sys.stderr.write(f"bench {name}: done\n")
     json.dump(results, sys.stdout, indent=2, sort_keys=True)
     sys.stdout.write("\n")
     return 0

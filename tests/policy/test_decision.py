@@ -79,3 +79,13 @@ def test_json_form() -> None:
     assert doc["action"]["token_amounts"][0]["amount"] == "1000000"
     assert doc["action"]["calls"][0]["function"] == "transfer(address,uint256)"
     assert d.as_dict()["reasons"] == ["expired"]
+
+
+def test_reason_codes_documented_exactly_once() -> None:
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs/reason-codes.md").read_text()
+    codes = re.findall(r"^- `([a-z_]+)` —", doc, re.MULTILINE)
+    assert sorted(codes) == sorted(r.value for r in DenyReason)
+    assert len(codes) == len(set(codes))

@@ -777,10 +777,15 @@ def parse_settings(
     try:
         settings = Settings.model_validate(data, context=context)
     except ValidationError as exc:
-        for error in exc.errors(include_url=False):
-            issues.append(
-                ConfigIssue(source, _render_location(tuple(error["loc"])), _render_message(error))
-            )
+        errors = exc.errors(include_url=False)
+        locs = [tuple(error["loc"]) for error in errors]
+        for error, loc in zip(errors, locs, strict=True):
+            # a list whose items failed is also reported "too short": the item errors say it better
+            if error["type"] == "too_short" and any(
+                other[: len(loc)] == loc and len(other) > len(loc) for other in locs
+            ):
+                continue
+            issues.append(ConfigIssue(source, _render_location(loc), _render_message(error)))
     if issues or settings is None:
         raise ConfigError(issues)
     return settings

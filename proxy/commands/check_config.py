@@ -13,20 +13,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from policy.envelope import parse_envelope
-from policy.errors import EnvelopeError
-from policy.tokens import TokenList, TokenListError
-from proxy.config import (
-    DevSignerSettings,
-    LocalSignerSettings,
-    RemoteSignerSettings,
-    Settings,
-    load_settings,
-)
 from proxy.errors import ConfigError, ConfigIssue
-from proxy.signers.keystore import DEV_ADDRESS, DEV_LABEL
+
+if TYPE_CHECKING:
+    from proxy.config import Settings
+
+# Heavy modules (pydantic, eth-account) are imported inside the handlers so `wcproxy --help` stays fast.
 
 __all__ = ["DEFAULT_CONFIG", "check_files", "register", "run", "summary"]
 
@@ -60,6 +54,11 @@ def _read(path: Path) -> bytes:
 
 def check_files(settings: Settings, source: str | None = None) -> list[ConfigIssue]:
     """Check that the files a valid config names exist and parse; returns every problem found."""
+    from policy.envelope import parse_envelope
+    from policy.errors import EnvelopeError
+    from policy.tokens import TokenList, TokenListError
+    from proxy.config import LocalSignerSettings, RemoteSignerSettings
+
     source = source or str(settings.config_file or "<config>")
     issues: list[ConfigIssue] = []
 
@@ -103,6 +102,9 @@ def check_files(settings: Settings, source: str | None = None) -> list[ConfigIss
 
 def summary(settings: Settings) -> list[str]:
     """Human-readable lines describing a valid config (no secret values)."""
+    from proxy.config import DevSignerSettings, LocalSignerSettings
+    from proxy.signers.keystore import DEV_ADDRESS, DEV_LABEL
+
     signer = settings.signer
     if isinstance(signer, DevSignerSettings):
         signer_line = f"dev, account {DEV_ADDRESS} ({DEV_LABEL})"
@@ -163,6 +165,8 @@ def summary(settings: Settings) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Validate; print OK + summary or every issue."""
+    from proxy.config import load_settings
+
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:

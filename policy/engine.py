@@ -51,8 +51,11 @@ def _envelope_checks(
     now: int,
     request: SigningRequest,
     found: _Findings,
-) -> None:
-    """Checks that need no decoded action (also run by ``decide`` when decoding failed)."""
+) -> int:
+    """Checks that need no decoded action (also run by ``decide`` when decoding failed).
+
+    Returns the envelope's absolute expiry (raises UnresolvedEnvelopeError for a template).
+    """
     expires = envelope.expires_at_s
     not_before = envelope.not_before_s
     if now >= expires:
@@ -73,6 +76,7 @@ def _envelope_checks(
             DenyReason.CHAIN_MISMATCH,
             f"request chain {request.chain_id} is not the envelope chain {envelope.chain_id}",
         )
+    return expires
 
 
 def _origin_parts(origin: str) -> tuple[str, str, int | None] | None:
@@ -119,12 +123,12 @@ def siwe_domain_matches(domain: str, origin: str | None) -> bool:
     return (parts.hostname.lower(), domain_port) == (host, port)
 
 
-def _payload_chains(action: Action) -> set[int]:
-    chains = set(action.chain_ids)
-    chains.update(c.chain_id for c in action.calls)
-    chains.update(t.chain_id for t in action.token_amounts)
-    chains.update(a.chain_id for a in action.approvals)
-    return chains
+def _payload_chains(action: Action) -> frozenset[int] | set[int]:
+    chains = action.chain_ids
+    extra = {c.chain_id for c in action.calls if c.chain_id not in chains}
+    extra.update(t.chain_id for t in action.token_amounts if t.chain_id not in chains)
+    extra.update(a.chain_id for a in action.approvals if a.chain_id not in chains)
+    return chains | extra if extra else chains
 
 
 def _chain_and_context(
@@ -132,6 +136,8 @@ def _chain_and_context(
 ) -> None:
     bound = envelope.chain_id
     chains = _payload_chains(action)
+    if len(chains) == 1 and bound in chains and request.chain_id == bound:
+        chains = frozenset()  # the common case: everything on the bound chain
     for chain in sorted(chains):
         if chain != bound:
             _add(
@@ -247,8 +253,9 @@ def _destinations(
             )
 
 
-def _deadlines(action: Action, envelope: CapabilityEnvelope, now: int, found: _Findings) -> None:
-    expires = envelope.expires_at_s
+def _deadlines(
+    action: Action, envelope: CapabilityEnvelope, expires: int, now: int, found: _Findings
+) -> None:
     limit = None if envelope.max_deadline_seconds is None else now + envelope.max_deadline_seconds
     moments = list(action.deadlines)
     moments.extend(a.expires_at for a in action.approvals if a.expires_at is not None)
@@ -322,7 +329,7 @@ def evaluate(
     resolve it at session approval; :func:`decide` turns that into a deny.
     """
     found: _Findings = {}
-    _envelope_checks(envelope, state, now, request, found)
+    expires = _envelope_checks(envelope, state, now, request, found)
     for why in never_delegable_findings(action):
         _add(found, DenyReason.NON_DELEGABLE, why)
     classes = action.classes | {action.action_class}
@@ -330,7 +337,7 @@ def evaluate(
         _add(found, DenyReason.SCOPE_DENIED, f"{cls.value} is not in the envelope's capabilities")
     _chain_and_context(action, envelope, request, found)
     _destinations(action, envelope, request, found)
-    _deadlines(action, envelope, now, found)
+    _deadlines(action, envelope, expires, now, found)
     usd_value: Decimal | None = None
     try:
         valuation = prices.value(action, now)
@@ -341,10 +348,6 @@ def evaluate(
         _value(valuation, envelope, state, now, found)
     if found:
         return Decision.deny(
-            found, usd_value=usd_value, action=action, envelope_id=_envelope_id(envelope)
+            found, usd_value=usd_value, action=action, envelope_id=envelope.envelope_id
         )
-    return Decision.allow(usd_value=usd_value, action=action, envelope_id=_envelope_id(envelope))
-
-
-def _envelope_id(envelope: CapabilityEnvelope) -> str:
-    return envelope.envelope_id
+    return Decision.allow(usd_value=usd_value, action=action, envelope_id=envelope.envelope_id)

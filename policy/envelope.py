@@ -25,6 +25,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Annotated, Any
 
 from eth_utils.abi import function_signature_to_4byte_selector
@@ -34,7 +35,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PrivateAttr,
     ValidationError,
     field_serializer,
     model_validator,
@@ -219,14 +219,13 @@ class DestinationRule(BaseModel):
     args: dict[Ident, frozenset[ArgValue]] = Field(default_factory=dict, max_length=16)
     max_amount: BaseUnits | None = None
 
-    _selector_ids: frozenset[tuple[str, str]] = PrivateAttr(default=frozenset())
-
-    def model_post_init(self, context: Any, /) -> None:
-        if self.selectors is not None:
-            self._selector_ids = frozenset(
-                ("0x" + function_signature_to_4byte_selector(sig).hex(), sig)
-                for sig in self.selectors
-            )
+    @cached_property
+    def selector_ids(self) -> frozenset[tuple[str, str]]:
+        """The allowed (``0x`` selector, signature) pairs."""
+        return frozenset(
+            ("0x" + function_signature_to_4byte_selector(sig).hex(), sig)
+            for sig in self.selectors or ()
+        )
 
     @model_validator(mode="after")
     def _bounded(self) -> DestinationRule:
@@ -240,7 +239,7 @@ class DestinationRule(BaseModel):
             return True
         if selector is None or function is None:
             return False
-        return (selector.lower(), function.replace(" ", "")) in self._selector_ids
+        return (selector.lower(), function.replace(" ", "")) in self.selector_ids
 
     @field_serializer("max_amount")
     def _ser_amount(self, value: int | None) -> str | None:
@@ -287,8 +286,6 @@ class CapabilityEnvelope(BaseModel):
     labels: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=256)]] = (
         Field(default_factory=dict, max_length=32)
     )
-
-    _id: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _consistent(self) -> CapabilityEnvelope:
@@ -359,13 +356,11 @@ class CapabilityEnvelope(BaseModel):
         """Canonical serialization: sorted keys, no whitespace, defaults omitted where None."""
         return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
-    @property
+    @cached_property
     def envelope_id(self) -> str:
         """``sha256:<hex>`` of :meth:`canonical_json`: the envelope's identity in the audit log."""
-        if self._id is None:
-            digest = hashlib.sha256(self.canonical_json().encode("ascii")).hexdigest()
-            self._id = f"sha256:{digest}"
-        return self._id
+        digest = hashlib.sha256(self.canonical_json().encode("ascii")).hexdigest()
+        return f"sha256:{digest}"
 
 
 def _format_errors(err: ValidationError) -> str:

@@ -200,33 +200,34 @@ class Pricer:
     def value(self, action: Action, now: int) -> Valuation:
         """Spend exposure of ``action``; raises PriceUnavailableError naming everything unpriceable."""
         missing: list[str] = []
-
-        def priced(chain_id: int, token: str, amount: int) -> Decimal:
-            try:
-                return self.amount_usd(chain_id, token, amount, now)
-            except PriceUnavailableError as err:
-                if err.detail not in missing:
-                    missing.append(err.detail)
-                return _ZERO
-
-        native = _ZERO
+        native = transfers = _ZERO
         if action.native_value:
-            chain = _native_chain(action)
-            native = priced(chain, NATIVE, action.native_value)
-        transfers = _ZERO
+            try:
+                native = self.amount_usd(_native_chain(action), NATIVE, action.native_value, now)
+            except PriceUnavailableError as err:
+                missing.append(err.detail)
         for t in action.token_amounts:
-            transfers = _CTX.add(transfers, priced(t.chain_id, t.token, t.amount))
+            try:
+                transfers = _CTX.add(transfers, self.amount_usd(t.chain_id, t.token, t.amount, now))
+            except PriceUnavailableError as err:
+                missing.append(err.detail)
         approvals: list[Decimal | None] = []
+        approved = _ZERO
         for a in action.approvals:
             if a.amount is None or a.all_tokens:
                 approvals.append(None)  # unbounded: non-delegable, not priced
-            else:
-                approvals.append(priced(a.chain_id, a.token, a.amount))
+                continue
+            try:
+                amount = self.amount_usd(a.chain_id, a.token, a.amount, now)
+            except PriceUnavailableError as err:
+                missing.append(err.detail)
+                amount = _ZERO
+            approvals.append(amount)
+            approved = _CTX.add(approved, amount)
         if missing:
-            raise PriceUnavailableError("; ".join(missing[:5]))
-        total = _CTX.add(_CTX.add(native, transfers), sum((a for a in approvals if a), _ZERO))
+            raise PriceUnavailableError("; ".join(list(dict.fromkeys(missing))[:5]))
         return Valuation(
-            total_usd=total,
+            total_usd=_CTX.add(_CTX.add(native, transfers), approved),
             native_usd=native,
             transfers_usd=transfers,
             approvals_usd=tuple(approvals),

@@ -29,13 +29,16 @@ from urllib.parse import urlsplit
 from policy.actions import NON_DELEGABLE_CLASSES, Action, ActionClass
 from policy.budget import EnvelopeUsage, effective_spent
 from policy.decision import Decision
+from policy.decode import decode
+from policy.decode.limits import DecodeLimits
 from policy.envelope import CapabilityEnvelope, normalize_arg
-from policy.errors import DenyReason, PriceUnavailableError
+from policy.errors import DecodeError, DenyReason, PriceUnavailableError, UnresolvedEnvelopeError
 from policy.never_delegable import never_delegable_findings
 from policy.pricing import Pricer, Valuation, usd
 from policy.request import SigningRequest
+from policy.tokens import TokenLookup
 
-__all__ = ["evaluate", "origin_authority", "siwe_domain_matches"]
+__all__ = ["decide", "evaluate", "origin_authority", "siwe_domain_matches"]
 
 _Findings = dict[DenyReason, list[str]]
 _DEFAULT_PORTS = {"https": 443, "http": 80, "wss": 443, "ws": 80}
@@ -351,3 +354,68 @@ def evaluate(
             found, usd_value=usd_value, action=action, envelope_id=envelope.envelope_id
         )
     return Decision.allow(usd_value=usd_value, action=action, envelope_id=envelope.envelope_id)
+
+
+def _undecided(
+    reason: DenyReason,
+    detail: str,
+    envelope: CapabilityEnvelope,
+    state: EnvelopeUsage,
+    now: int,
+    request: SigningRequest,
+) -> Decision:
+    """A deny for a request that could not be decided, plus every action-independent reason."""
+    found: _Findings = {reason: [detail[:500]]}
+    if reason is not DenyReason.ENVELOPE_UNRESOLVED:
+        _envelope_checks(envelope, state, now, request, found)
+    return Decision.deny(found, envelope_id=envelope.envelope_id)
+
+
+def decide(
+    request: SigningRequest,
+    envelope: CapabilityEnvelope,
+    state: EnvelopeUsage,
+    now: int,
+    *,
+    prices: Pricer,
+    tokens: TokenLookup | None = None,
+    limits: DecodeLimits | None = None,
+) -> Decision:
+    """Decode ``request`` and evaluate it: the one place that fails closed.
+
+    A :class:`~policy.errors.DecodeError` becomes ``unsupported_method`` (reason ``unsupported_method``)
+    or ``undecodable`` (any other reason; the message names it); an unresolved envelope template
+    becomes ``envelope_unresolved``; a pricing failure that escapes ``evaluate`` becomes
+    ``price_unknown``. The time, usage and request-chain checks still run, so every reason shows.
+    ``tokens`` (default: ``prices.tokens``) lets the decoder tell ERC-20 from ERC-721.
+    """
+    lookup = tokens if tokens is not None else prices.tokens
+    try:
+        if limits is None:
+            action = decode(request, tokens=lookup)
+        else:
+            action = decode(request, tokens=lookup, limits=limits)
+    except DecodeError as err:
+        reason = (
+            DenyReason.UNSUPPORTED_METHOD
+            if err.reason == DenyReason.UNSUPPORTED_METHOD.value
+            else DenyReason.UNDECODABLE
+        )
+        detail = f"{err.reason}: {err.detail}" if err.detail else err.reason
+        try:
+            return _undecided(reason, detail, envelope, state, now, request)
+        except UnresolvedEnvelopeError as unresolved:
+            return Decision.deny(
+                {reason: [detail[:500]], DenyReason.ENVELOPE_UNRESOLVED: [unresolved.detail]},
+                envelope_id=envelope.envelope_id,
+            )
+    try:
+        return evaluate(action, envelope, state, now, request=request, prices=prices)
+    except UnresolvedEnvelopeError as err:
+        return Decision.deny(
+            {DenyReason.ENVELOPE_UNRESOLVED: [err.detail]},
+            action=action,
+            envelope_id=envelope.envelope_id,
+        )
+    except PriceUnavailableError as err:
+        return _undecided(DenyReason.PRICE_UNKNOWN, err.detail, envelope, state, now, request)

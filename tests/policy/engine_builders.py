@@ -152,3 +152,167 @@ def action(
 def usd(text: str) -> Decimal:
     """Decimal shorthand."""
     return Decimal(text)
+
+
+# --- real encoded requests (eth-abi / eth-account) ------------------------------------------------
+
+STRANGER = "0x2222222222222222222222222222222222222222"
+MAIL = "0xcccccccccccccccccccccccccccccccccccccccc"
+
+
+def calldata(signature: str, types: list[str], values: list[Any]) -> str:
+    """``0x`` selector + ABI-encoded arguments."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    return "0x" + (keccak(text=signature)[:4] + encode(types, values)).hex()
+
+
+def default_args(types: tuple[str, ...]) -> list[Any]:
+    """A plausible value for each ABI type (addresses STRANGER, ints 1, bools True)."""
+    from eth_abi.grammar import BasicType, TupleType, parse
+
+    def value(t: Any) -> Any:
+        if t.is_array:
+            dims = t.arrlist[-1]
+            item = value(t.item_type)
+            return [item] * (dims[0] if dims else 1)
+        if isinstance(t, TupleType):
+            return tuple(value(c) for c in t.components)
+        assert isinstance(t, BasicType)
+        if t.base == "address":
+            return STRANGER
+        if t.base in ("uint", "int"):
+            return 1
+        if t.base == "bool":
+            return True
+        if t.base == "bytes":
+            return b"\x01" * (t.sub or 1)
+        if t.base == "string":
+            return "x"
+        raise AssertionError(t)
+
+    return [value(parse(t)) for t in types]
+
+
+def tx(
+    to: str | None,
+    *,
+    data: str = "0x",
+    value: int = 0,
+    chain_id: int | None = 1,
+    sender: str = ACCOUNT,
+) -> dict[str, Any]:
+    """An EIP-1559 transaction object as a dApp sends it."""
+    obj: dict[str, Any] = {
+        "from": sender,
+        "value": hex(value),
+        "data": data,
+        "nonce": "0x7",
+        "gas": "0x30d40",
+        "maxFeePerGas": hex(30 * 10**9),
+        "maxPriorityFeePerGas": hex(10**9),
+        "type": "0x2",
+    }
+    if to is not None:
+        obj["to"] = to
+    if chain_id is not None:
+        obj["chainId"] = hex(chain_id)
+    return obj
+
+
+def send(txobj: dict[str, Any], **kw: Any) -> SigningRequest:
+    """eth_sendTransaction of ``txobj``."""
+    return request("eth_sendTransaction", [txobj], **kw)
+
+
+def erc20_transfer(
+    to: str = RECIPIENT, amount: int = 25 * 10**6, token: str = USDC, **kw: Any
+) -> SigningRequest:
+    """A real ERC-20 transfer transaction."""
+    data = calldata("transfer(address,uint256)", ["address", "uint256"], [to, amount])
+    return send(tx(token, data=data, **kw))
+
+
+def erc20_approve(
+    spender: str = ROUTER, amount: int = 10 * 10**6, token: str = USDC
+) -> SigningRequest:
+    """A real ERC-20 approve transaction."""
+    data = calldata("approve(address,uint256)", ["address", "uint256"], [spender, amount])
+    return send(tx(token, data=data))
+
+
+_DOMAIN_TYPES = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+
+
+def permit_typed_data(
+    *,
+    value: int = 10 * 10**6,
+    deadline: int = NOW + 600,
+    chain_id: int | None = 1,
+    spender: str = ROUTER,
+) -> dict[str, Any]:
+    """An EIP-2612 Permit on USDC (checked against eth-account's encoder)."""
+    from eth_account.messages import encode_typed_data
+
+    domain: dict[str, Any] = {"name": "USD Coin", "version": "2", "verifyingContract": USDC}
+    types = [t for t in _DOMAIN_TYPES if chain_id is not None or t["name"] != "chainId"]
+    if chain_id is not None:
+        domain["chainId"] = chain_id
+    data = {
+        "types": {
+            "EIP712Domain": types,
+            "Permit": [
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Permit",
+        "domain": domain,
+        "message": {
+            "owner": checksum(ACCOUNT),
+            "spender": checksum(spender),
+            "value": value,
+            "nonce": 0,
+            "deadline": deadline,
+        },
+    }
+    encode_typed_data(full_message=data)  # well-formed per eth-account
+    return data
+
+
+def typed(data: dict[str, Any], **kw: Any) -> SigningRequest:
+    """eth_signTypedData_v4 with the JSON string form dApps send."""
+    import json
+
+    return request("eth_signTypedData_v4", [checksum(ACCOUNT), json.dumps(data)], **kw)
+
+
+def checksum(address: str) -> str:
+    """EIP-55 form."""
+    from eth_utils import to_checksum_address
+
+    return str(to_checksum_address(address))
+
+
+def siwe_text(domain: str = "app.example.com", chain_id: int = 1, address: str = ACCOUNT) -> str:
+    """An EIP-4361 message."""
+    return (
+        f"{domain} wants you to sign in with your Ethereum account:\n"
+        f"{checksum(address)}\n\nSign in to the example app.\n\n"
+        f"URI: https://{domain}/login\nVersion: 1\nChain ID: {chain_id}\nNonce: 32891756abc\n"
+        "Issued At: 2023-11-14T22:13:20Z\nExpiration Time: 2023-11-14T22:23:20Z"
+    )
+
+
+def personal(text: str, **kw: Any) -> SigningRequest:
+    """personal_sign of UTF-8 ``text`` (hex encoded, as dApps send it)."""
+    return request("personal_sign", ["0x" + text.encode().hex(), checksum(ACCOUNT)], **kw)

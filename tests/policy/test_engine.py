@@ -1,7 +1,7 @@
 """Decision engine: one table row per reason code (exact reasons tuple), plus multi-reason denials.
 
-These rows use hand-made Actions through evaluate(); tests/policy/test_engine_decide.py runs real
-encoded transactions and typed data through decide().
+The first table uses hand-made Actions through evaluate(); the second runs real encoded
+transactions, typed data and messages (eth-abi / eth-account) through decide().
 """
 
 from __future__ import annotations
@@ -14,26 +14,38 @@ import pytest
 from engine_builders import (
     ACCOUNT,
     DAI,
+    MAIL,
     NOW,
     RECIPIENT,
     ROUTER,
     SEED,
+    STRANGER,
     USDC,
     WETH,
     action,
+    calldata,
     envelope,
+    erc20_approve,
+    erc20_transfer,
+    permit_typed_data,
+    personal,
     pricer,
     request,
+    send,
+    siwe_text,
     transfer_call,
+    tx,
+    typed,
 )
 
 from policy.actions import Action, ActionClass, Approval, Call, TokenAmount
 from policy.budget import EnvelopeUsage
-from policy.engine import evaluate, origin_authority, siwe_domain_matches
+from policy.engine import decide, evaluate, origin_authority, siwe_domain_matches
 from policy.errors import DenyReason, UnresolvedEnvelopeError
+from policy.request import SigningRequest
 
 R = DenyReason
-OTHER = "0x2222222222222222222222222222222222222222"
+OTHER = STRANGER
 
 
 @dataclass
@@ -462,3 +474,197 @@ def test_weth_priced_like_eth() -> None:
     d = evaluate(a, env, EnvelopeUsage(), NOW, request=request(), prices=pricer())
     assert d.allowed
     assert d.usd_value == Decimal(20)
+
+
+# --- decide(): real encoded transactions, typed data and messages -------------------------------
+
+UNKNOWN_TOKEN = "0x7777777777777777777777777777777777777777"
+TYPED_ENV = {
+    "capabilities": [*SEED["capabilities"], "permit.sign", "typed_data.sign", "erc20.approve"],
+    "allowedDestinations": [*SEED["allowedDestinations"], MAIL],
+}
+
+
+@dataclass
+class Req:
+    request: SigningRequest
+    env: dict[str, Any] = field(default_factory=dict)
+    state: EnvelopeUsage = field(default_factory=EnvelopeUsage)
+    now: int = NOW
+
+
+DECIDE_CASES: dict[str, tuple[Req, tuple[DenyReason, ...]]] = {
+    "allow_erc20_transfer": (Req(erc20_transfer()), ()),
+    "allow_native_transfer": (Req(send(tx(RECIPIENT, value=10**16))), ()),
+    "allow_siwe": (Req(personal(siwe_text())), ()),
+    "allow_personal_sign": (Req(personal("hello")), ()),
+    "allow_permit": (Req(typed(permit_typed_data()), env=TYPED_ENV), ()),
+    "scope_denied_approve": (Req(erc20_approve()), (R.SCOPE_DENIED,)),
+    "value_cap_exceeded": (Req(erc20_transfer(amount=150 * 10**6)), (R.VALUE_CAP_EXCEEDED,)),
+    "budget_exhausted": (
+        Req(erc20_transfer(), env={"budgetUsd": 100}, state=EnvelopeUsage(Decimal(90))),
+        (R.BUDGET_EXHAUSTED,),
+    ),
+    "destination_not_allowed": (Req(erc20_transfer(to=STRANGER)), (R.DESTINATION_NOT_ALLOWED,)),
+    "chain_mismatch_payload": (
+        Req(send(tx(RECIPIENT, value=10**15, chain_id=10))),
+        (R.CHAIN_MISMATCH, R.CONTEXT_MISMATCH),
+    ),
+    "chain_mismatch_request_and_payload": (
+        Req(send(tx(RECIPIENT, value=10**15, chain_id=10), chain_id=10)),
+        (R.CHAIN_MISMATCH,),
+    ),
+    "chain_mismatch_siwe": (
+        Req(personal(siwe_text(chain_id=5))),
+        (R.CHAIN_MISMATCH, R.CONTEXT_MISMATCH),
+    ),
+    "chain_unbound_typed_data": (
+        Req(typed(permit_typed_data(chain_id=None)), env=TYPED_ENV),
+        (R.CHAIN_UNBOUND,),
+    ),
+    "context_mismatch_sender": (
+        Req(send(tx(RECIPIENT, value=10**15, sender=STRANGER))),
+        (R.CONTEXT_MISMATCH,),
+    ),
+    "context_mismatch_siwe_domain": (
+        Req(personal(siwe_text(domain="evil.example.com"))),
+        (R.CONTEXT_MISMATCH,),
+    ),
+    "expired": (Req(erc20_transfer(), now=SEED["expiresAt"]), (R.EXPIRED,)),
+    "not_yet_valid": (Req(erc20_transfer(), env={"notBefore": NOW + 60}), (R.NOT_YET_VALID,)),
+    "request_expired": (
+        Req(send(tx(RECIPIENT, value=10**15), expires_at=NOW - 1)),
+        (R.REQUEST_EXPIRED,),
+    ),
+    "max_calls_exceeded": (
+        Req(erc20_transfer(), env={"maxCalls": 2}, state=EnvelopeUsage(calls=2)),
+        (R.MAX_CALLS_EXCEEDED,),
+    ),
+    "non_delegable_transfer_ownership": (
+        Req(
+            send(tx(USDC, data=calldata("transferOwnership(address)", ["address"], [STRANGER]))),
+            env={"capabilities": ALL},
+        ),
+        (R.NON_DELEGABLE,),
+    ),
+    "non_delegable_unlimited_approve": (
+        Req(erc20_approve(amount=2**256 - 1), env={"capabilities": ALL}),
+        (R.NON_DELEGABLE,),
+    ),
+    "non_delegable_eth_sign": (
+        Req(
+            SigningRequest("eth_sign", [ACCOUNT, "0x" + "ab" * 32], chain_id=1, account=ACCOUNT),
+            env={"capabilities": ALL},
+        ),
+        (R.CHAIN_UNBOUND, R.NON_DELEGABLE),  # a raw digest has no chain binding either
+    ),
+    "non_delegable_switch_chain": (
+        Req(
+            SigningRequest(
+                "wallet_switchEthereumChain", [{"chainId": "0xa"}], chain_id=1, account=ACCOUNT
+            ),
+            env={"capabilities": ALL},
+        ),
+        (R.CHAIN_MISMATCH, R.CONTEXT_MISMATCH, R.NON_DELEGABLE),
+    ),
+    "price_unknown": (
+        Req(
+            erc20_transfer(token=UNKNOWN_TOKEN),
+            env={"allowedDestinations": [*SEED["allowedDestinations"], UNKNOWN_TOKEN]},
+        ),
+        (R.PRICE_UNKNOWN,),
+    ),
+    "undecodable": (Req(send(tx(USDC, data="0xzz"))), (R.UNDECODABLE,)),
+    "undecodable_plus_expired": (
+        Req(send(tx(USDC, data="0xzz")), now=NOW + 10**6),
+        (R.EXPIRED, R.UNDECODABLE),
+    ),
+    "unsupported_method": (
+        Req(SigningRequest("eth_decrypt", ["0x00", ACCOUNT], chain_id=1)),
+        (R.UNSUPPORTED_METHOD,),
+    ),
+    "envelope_unresolved": (
+        Req(erc20_transfer(), env={"expiresAt": "+1h"}),
+        (R.ENVELOPE_UNRESOLVED,),
+    ),
+    "approval_cap_exceeded": (
+        Req(erc20_approve(amount=50 * 10**6), env={**TYPED_ENV, "maxApprovalUsd": 20}),
+        (R.APPROVAL_CAP_EXCEEDED,),
+    ),
+    "deadline_too_long_permit": (
+        Req(typed(permit_typed_data(deadline=NOW + 10**6)), env=TYPED_ENV),
+        (R.DEADLINE_TOO_LONG,),
+    ),
+    "domain_not_allowed": (
+        Req(
+            typed(permit_typed_data()),
+            env={
+                **TYPED_ENV,
+                "typedDataDomains": [{"verifyingContract": USDC, "primaryType": "Order"}],
+            },
+        ),
+        (R.DOMAIN_NOT_ALLOWED,),
+    ),
+    "selector_not_allowed": (
+        Req(
+            erc20_transfer(),
+            env={"destinationRules": {USDC: {"selectors": ["approve(address,uint256)"]}}},
+        ),
+        (R.SELECTOR_NOT_ALLOWED,),
+    ),
+    "argument_not_allowed": (
+        Req(
+            erc20_transfer(),
+            env={
+                "destinationRules": {
+                    USDC: {"selectors": ["transfer(address,uint256)"], "args": {"to": [STRANGER]}}
+                }
+            },
+        ),
+        (R.ARGUMENT_NOT_ALLOWED,),
+    ),
+    "rule_allows_decoded_transfer": (
+        Req(
+            erc20_transfer(),
+            env={
+                "destinationRules": {
+                    USDC: {
+                        "selectors": ["transfer(address,uint256)"],
+                        "args": {"to": [RECIPIENT]},
+                        "maxAmount": 25 * 10**6,
+                    }
+                }
+            },
+        ),
+        (),
+    ),
+}
+
+
+@pytest.mark.parametrize(("case", "expected"), DECIDE_CASES.values(), ids=list(DECIDE_CASES))
+def test_decide_table(case: Req, expected: tuple[DenyReason, ...]) -> None:
+    d = decide(case.request, envelope(**case.env), case.state, case.now, prices=pricer())
+    assert d.reasons == expected, d.messages
+    assert d.allowed is (expected == ())
+    assert d.budget_charge_usd == (d.usd_value or 0 if d.allowed else 0)
+
+
+def test_decide_covers_every_engine_reason() -> None:
+    covered = {r for _, reasons in DECIDE_CASES.values() for r in reasons}
+    assert covered | {R.REPLAY_DETECTED, R.SESSION_REVOKED, R.STORE_UNAVAILABLE} == set(DenyReason)
+
+
+def test_decide_reports_value_of_allowed_transfer() -> None:
+    d = decide(erc20_transfer(), envelope(), EnvelopeUsage(), NOW, prices=pricer())
+    assert d.allowed
+    assert d.usd_value == Decimal(25)
+    assert d.budget_charge_usd == Decimal(25)
+    assert d.action is not None
+    assert d.action.calls[0].args[0] == ("to", RECIPIENT)
+
+
+def test_decode_failure_message_names_the_decoder_reason() -> None:
+    d = decide(send(tx(USDC, data="0xzz")), envelope(), EnvelopeUsage(), NOW, prices=pricer())
+    assert d.messages[0].split(":")[0] in {"bad_hex", "undecodable"} or "hex" in d.messages[0]
+    assert d.action is None
+    assert d.usd_value is None

@@ -123,6 +123,11 @@ class FileChainHeadStore:
     def __init__(self, path: Path) -> None:
         self.path = path
 
+    @classmethod
+    def beside(cls, log_path: Path) -> FileChainHeadStore:
+        """The head store at ``<log_path>.head`` (where ``wcproxy audit verify`` looks by default)."""
+        return cls(log_path.with_name(log_path.name + ".head"))
+
     async def load(self) -> ChainHead | None:
         """Read the head file (None if absent)."""
         return await asyncio.to_thread(read_head_file, self.path)
@@ -162,6 +167,19 @@ def _read_tail(path: Path) -> tuple[bytes | None, int, int]:
                 torn_at = size - len(lines[-1])
                 return lines[-2] + b"\n", torn_at, size
         return None, 0, size  # no newline at all: everything is torn
+
+
+def _close(fd: int, sync: bool) -> None:
+    try:
+        if sync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _open_append(path: Path) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
 
 
 class AuditLog:
@@ -212,8 +230,7 @@ class AuditLog:
         head = await asyncio.to_thread(cls._resume, path, stored)
         self = cls(path, heads, head, fsync=fsync, fsync_interval_s=fsync_interval_s, clock=clock)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            self._fd = await asyncio.to_thread(_open_append, path)
         except OSError as exc:
             raise AuditError(f"cannot open audit log {path}: {exc.strerror}") from None
         if stored != head:
@@ -324,6 +341,4 @@ class AuditLog:
             self._closed = True
             fd, self._fd = self._fd, None
             if fd is not None:
-                if self._fsync != "never":
-                    await asyncio.to_thread(os.fsync, fd)
-                os.close(fd)
+                await asyncio.to_thread(_close, fd, self._fsync != "never")

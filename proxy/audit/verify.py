@@ -67,7 +67,7 @@ def verify_chain(lines: Iterable[str | bytes], head: ChainHead | None = None) ->
             return _fail(count, last, number, "incomplete last line (no newline): torn write")
         try:
             record = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return _fail(count, last, number, "not JSON")
         if not isinstance(record, dict):
             return _fail(count, last, number, "not a JSON object")
@@ -78,7 +78,7 @@ def verify_chain(lines: Iterable[str | bytes], head: ChainHead | None = None) ->
             return _fail(count, last, number, "missing seq, prev_hash or hash")
         try:
             actual = record_hash(record)
-        except ValueError:
+        except (ValueError, RecursionError):
             return _fail(count, last, number, "not canonical JSON data")
         if actual != stated:
             return _fail(count, last, number, "edited: the hash does not match the line's content")

@@ -39,7 +39,8 @@ def verify_file(path: Path, head: ChainHead | None) -> tuple[bool, int | None]:
 
 async def test_appends_chain_and_head_file(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
-    heads = FileChainHeadStore(tmp_path / "audit.jsonl.head")
+    heads = FileChainHeadStore.beside(path)
+    assert heads.path == tmp_path / "audit.jsonl.head"
     records = await write_records(path, heads, 3)
     assert [r["seq"] for r in records] == [0, 1, 2]
     assert records[0]["prev_hash"] == GENESIS_HASH

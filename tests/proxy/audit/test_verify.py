@@ -113,7 +113,13 @@ def test_records_after_the_head_are_unanchored() -> None:
 
 @pytest.mark.parametrize(
     ("bad", "needle"),
-    [("not json\n", "not JSON"), ("[1]\n", "object"), ('{"a": 1}\n', "missing"), ("\n", "empty")],
+    [
+        ("not json\n", "not JSON"),
+        ("[" * 100_000 + "\n", "not JSON"),
+        ("[1]\n", "object"),
+        ('{"a": 1}\n', "missing"),
+        ("\n", "empty"),
+    ],
 )
 def test_garbage_lines(bad: str, needle: str) -> None:
     lines, _ = make_chain(3)

@@ -123,3 +123,19 @@ class StoreUnavailableError(PolicyError, ConnectionError):
     their boundary); defined here so the engine's fail-closed rule can name it: an unavailable
     store denies, it never lets a request through unchecked.
     """
+
+
+# --- revocation records (appended by the revocation helper) ------------------------------------------
+__all__ += ["RecordError"]
+
+
+class RecordError(PolicyError, ValueError):
+    """A revocation, freeze or session-binding record (``policy.revocation``) failed validation.
+
+    Raised by the records' constructors and ``from_dict`` (admin API input, stored JSON); ``detail``
+    names the field.
+    """
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail

@@ -1,22 +1,44 @@
 """Property tests of the decision engine: narrowing never allows more; foreign chains always denied.
 
-The never-delegable selector sweep through real calldata lives in test_engine_decide.py.
+And every never-delegable selector of selectors.json, encoded with eth-abi, is denied through decide()
+even by an envelope listing every class and destination: directly, inside multicall, inside
+wallet_sendCalls.
 """
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from engine_builders import ACCOUNT, DAI, NOW, RECIPIENT, ROUTER, USDC, WETH, pricer, request
+import pytest
+from engine_builders import (
+    ACCOUNT,
+    DAI,
+    NOW,
+    RECIPIENT,
+    ROUTER,
+    STRANGER,
+    USDC,
+    WETH,
+    calldata,
+    default_args,
+    pricer,
+    request,
+    send,
+    tx,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policy.actions import Action, ActionClass, Approval, Call, TokenAmount
 from policy.budget import EnvelopeUsage
-from policy.engine import evaluate
+from policy.decode.abi import split_signature
+from policy.engine import decide, evaluate
 from policy.envelope import load_envelope
 from policy.errors import DenyReason
+from policy.request import SigningRequest
 
 OTHER = "0x2222222222222222222222222222222222222222"
 UNKNOWN = "0x7777777777777777777777777777777777777777"
@@ -278,3 +300,74 @@ def test_deterministic_and_sorted(action: Action, usage: EnvelopeUsage) -> None:
     assert len(set(first.reasons)) == len(first.reasons)
     if action.non_delegable or action.classes & {ActionClass.ADMIN_UPGRADE, ActionClass.RAW_SIGN}:
         assert DenyReason.NON_DELEGABLE in first.reasons
+
+
+# --- every never-delegable selector is denied, directly and wrapped (through decide) ---------------
+
+_ROOT = Path(__file__).resolve().parents[2]
+_SELECTORS = _ROOT / "policy/data/selectors.json"
+if not _SELECTORS.exists():  # pragma: no cover - before the decoder ships its copy
+    _SELECTORS = Path("/work/shared/reference/selectors.json")
+NEVER = [e for e in json.loads(_SELECTORS.read_text()) if e["delegable"] == "never"]
+EVERYTHING = load_envelope(
+    {
+        "sessionKey": "k",
+        "capabilities": [c.value for c in ActionClass],
+        "maxValueUsd": 10**9,
+        "allowedDestinations": [*ADDRESSES, STRANGER],
+        "chainId": 1,
+        "expiresAt": NOW + 3600,
+    }
+)
+
+
+def _never_call(entry: dict[str, str]) -> str:
+    _, types = split_signature(entry["signature"])
+    data = calldata(entry["signature"], list(types), default_args(types))
+    assert data[:10] == entry["selector"]
+    return data
+
+
+def _wrapped(form: str, data: str) -> SigningRequest:
+    if form == "direct":
+        return send(tx(USDC, data=data))
+    if form == "multicall":
+        return send(
+            tx(
+                ROUTER,
+                data=calldata("multicall(bytes[])", ["bytes[]"], [[bytes.fromhex(data[2:])]]),
+            )
+        )
+    batch = {
+        "version": "2.0.0",
+        "from": ACCOUNT,
+        "chainId": "0x1",
+        "atomicRequired": True,
+        "calls": [
+            {"to": RECIPIENT, "value": "0x1", "data": "0x"},
+            {"to": USDC, "data": data, "value": "0x0"},
+        ],
+    }
+    return request("wallet_sendCalls", [batch])
+
+
+def test_never_list_is_the_reference_list() -> None:
+    assert len(NEVER) >= 60
+    assert {e["selector"] for e in NEVER} >= {
+        "0x3659cfe6",
+        "0xf2fde38b",
+        "0xa22cb465",
+        "0x610b5925",
+    }
+
+
+@pytest.mark.parametrize("form", ["direct", "multicall", "send_calls"])
+@pytest.mark.parametrize("entry", NEVER, ids=[f"{e['name']}-{e['selector']}" for e in NEVER])
+def test_never_delegable_selectors_denied_even_when_listed(
+    entry: dict[str, str], form: str
+) -> None:
+    d = decide(_wrapped(form, _never_call(entry)), EVERYTHING, EnvelopeUsage(), NOW, prices=PRICES)
+    assert not d.allowed
+    assert DenyReason.NON_DELEGABLE in d.reasons, (d.reasons, d.messages)
+    why = d.messages[d.reasons.index(DenyReason.NON_DELEGABLE)]
+    assert entry["selector"] in why or entry["signature"] in why  # the inner call, not the wrapper

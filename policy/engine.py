@@ -24,6 +24,7 @@ envelope template, a pricing failure) into a Deny: it fails closed. Checks, all 
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from policy.actions import NON_DELEGABLE_CLASSES, Action, ActionClass
@@ -82,6 +83,7 @@ def _envelope_checks(
     return expires
 
 
+@lru_cache(maxsize=1024)
 def _origin_parts(origin: str) -> tuple[str, str, int | None] | None:
     text = origin.strip()
     if not text or len(text) > 2048:
@@ -158,15 +160,14 @@ def _chain_and_context(
         _add(
             found, DenyReason.CHAIN_UNBOUND, "payload carries no chain id (replayable cross-chain)"
         )
-    if request.account is not None:
+    if request.account is not None and action.accounts:
         account = request.account.lower()
-        for other in sorted(action.accounts):
-            if other.lower() != account:
-                _add(
-                    found,
-                    DenyReason.CONTEXT_MISMATCH,
-                    f"payload account {other} is not the session account {account}",
-                )
+        for other in sorted(a for a in action.accounts if a.lower() != account):
+            _add(
+                found,
+                DenyReason.CONTEXT_MISMATCH,
+                f"payload account {other} is not the session account {account}",
+            )
     if ActionClass.SIWE_LOGIN in action.classes or action.action_class is ActionClass.SIWE_LOGIN:
         domain = action.domain or ""
         if not siwe_domain_matches(domain, request.origin):
@@ -259,6 +260,8 @@ def _destinations(
 def _deadlines(
     action: Action, envelope: CapabilityEnvelope, expires: int, now: int, found: _Findings
 ) -> None:
+    if not action.deadlines and action.expires_at is None and not action.approvals:
+        return
     limit = None if envelope.max_deadline_seconds is None else now + envelope.max_deadline_seconds
     moments = list(action.deadlines)
     moments.extend(a.expires_at for a in action.approvals if a.expires_at is not None)
@@ -335,9 +338,14 @@ def evaluate(
     expires = _envelope_checks(envelope, state, now, request, found)
     for why in never_delegable_findings(action):
         _add(found, DenyReason.NON_DELEGABLE, why)
-    classes = action.classes | {action.action_class}
-    for cls in sorted(classes - NON_DELEGABLE_CLASSES - envelope.capabilities):
-        _add(found, DenyReason.SCOPE_DENIED, f"{cls.value} is not in the envelope's capabilities")
+    missing = action.classes - envelope.capabilities
+    if action.action_class not in envelope.capabilities:
+        missing |= {action.action_class}
+    if missing:
+        for cls in sorted(missing - NON_DELEGABLE_CLASSES):
+            _add(
+                found, DenyReason.SCOPE_DENIED, f"{cls.value} is not in the envelope's capabilities"
+            )
     _chain_and_context(action, envelope, request, found)
     _destinations(action, envelope, request, found)
     _deadlines(action, envelope, expires, now, found)

@@ -16,8 +16,10 @@ __all__ = ["never_delegable_findings"]
 
 def never_delegable_findings(action: Action) -> tuple[str, ...]:
     """Human reasons why ``action`` can never be delegated; empty when there are none."""
-    found: list[str] = list(action.non_delegable)
     classes = (action.classes | {action.action_class}) & NON_DELEGABLE_CLASSES
+    if not (action.non_delegable or classes or action.approvals or action.calls):
+        return ()
+    found: list[str] = list(action.non_delegable)
     for cls in sorted(classes):
         found.append(f"action class {cls.value} is never delegable")
     for i, call in enumerate(action.calls):

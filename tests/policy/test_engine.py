@@ -668,3 +668,16 @@ def test_decode_failure_message_names_the_decoder_reason() -> None:
     assert d.messages[0].split(":")[0] in {"bad_hex", "undecodable"} or "hex" in d.messages[0]
     assert d.action is None
     assert d.usd_value is None
+
+
+def test_benchmark_mix_decides_as_labelled() -> None:
+    from proxy.bench import policy_decision as bench
+
+    env, prices = bench.bench_envelope(), bench.bench_pricer()
+    usage = EnvelopeUsage(spent_usd=Decimal(120), calls=10)
+    outcomes = {
+        sc.name: decide(sc.request, env, usage, bench.NOW, prices=prices).allowed
+        for sc in bench.scenarios()
+    }
+    assert outcomes == {sc.name: sc.allowed for sc in bench.scenarios()}
+    assert sum(outcomes.values()) == 9

@@ -171,7 +171,7 @@ async def _emergency_resume(request: web.Request) -> web.Response:
 
 async def _metrics(request: web.Request) -> web.Response:
     return web.Response(
-        body=_backend(request).metrics(),
+        body=_backend(request).metrics_text(),
         headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
     )
 

@@ -58,6 +58,6 @@ class AdminBackend(Protocol):
         """Lift the emergency freeze (revoked sessions stay revoked)."""
         ...
 
-    def metrics(self) -> bytes:
+    def metrics_text(self) -> bytes:
         """Prometheus exposition text."""
         ...

@@ -68,7 +68,7 @@ class FakeBackend:
         self.calls.append(("resume", {"actor": actor, "reason": reason}))
         return {"frozen": False}
 
-    def metrics(self) -> bytes:
+    def metrics_text(self) -> bytes:
         return b"wcproxy_up 1\n"
 
 

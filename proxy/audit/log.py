@@ -52,6 +52,7 @@ from proxy.audit.record import (
     canonical_json,
     record_hash,
 )
+from proxy.audit.verify import MAX_LINE_BYTES, json_too_deep
 from proxy.errors import AuditChainBrokenError, AuditError
 
 __all__ = [
@@ -250,8 +251,11 @@ class AuditLog:
         if last is None:
             file_head = ChainHead(0, GENESIS_HASH)
         else:
+            text = last.decode("utf-8", errors="replace")
+            if len(last) > MAX_LINE_BYTES or json_too_deep(text):
+                raise AuditChainBrokenError(f"the last line of {path} is not an audit record")
             try:
-                record = json.loads(last)
+                record = json.loads(text)
                 file_head = ChainHead(int(record["seq"]) + 1, str(record["hash"]))
             except (ValueError, KeyError, TypeError):
                 raise AuditChainBrokenError(

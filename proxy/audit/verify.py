@@ -16,10 +16,38 @@ from dataclasses import dataclass
 
 from proxy.audit.record import GENESIS_HASH, ChainHead, record_hash
 
-__all__ = ["MAX_LINE_BYTES", "VerifyResult", "verify_chain"]
+__all__ = ["MAX_DEPTH", "MAX_LINE_BYTES", "VerifyResult", "json_too_deep", "verify_chain"]
 
 #: A line longer than this is not a record we wrote.
 MAX_LINE_BYTES = 256 * 1024
+#: Records nest a few levels; deeper JSON is refused before parsing (deep nesting can exhaust the
+#: C stack inside ``json.loads`` when the recursion limit has been raised).
+MAX_DEPTH = 64
+
+
+def json_too_deep(text: str) -> bool:
+    """True when ``text`` (JSON) nests arrays/objects deeper than :data:`MAX_DEPTH` (strings ignored)."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False  # cheap common case: cannot nest deeper than the bracket count
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +93,8 @@ def verify_chain(lines: Iterable[str | bytes], head: ChainHead | None = None) ->
             return _fail(count, last, number, "line too long to be a record")
         if not text.endswith("\n"):
             return _fail(count, last, number, "incomplete last line (no newline): torn write")
+        if json_too_deep(text):
+            return _fail(count, last, number, "not JSON: nested too deeply")
         try:
             record = json.loads(text)
         except (ValueError, RecursionError):

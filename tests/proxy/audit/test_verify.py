@@ -134,3 +134,11 @@ def test_torn_last_line() -> None:
     lines[-1] = lines[-1][:-10]
     result = verify_chain(lines)
     assert (result.ok, result.line) == (False, 3)
+
+
+def test_depth_guard_ignores_brackets_inside_strings() -> None:
+    from proxy.audit.verify import MAX_DEPTH, json_too_deep
+
+    assert json_too_deep("[" * (MAX_DEPTH + 1))
+    assert not json_too_deep(json.dumps({"a": "[" * 500, "b": ['\\"[[[' * 100]}))
+    assert not json_too_deep("[" * MAX_DEPTH + "]" * MAX_DEPTH)

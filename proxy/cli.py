@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "proxy.commands.relay",
     "proxy.commands.check_config",
     "proxy.commands.audit",
+    "proxy.commands.report",
     "proxy.commands.policy_check",
 )
 

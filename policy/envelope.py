@@ -46,6 +46,7 @@ from policy.errors import EnvelopeError, UnresolvedEnvelopeError
 
 __all__ = [
     "MAX_ENVELOPE_BYTES",
+    "MAX_NESTING",
     "MAX_RELATIVE_S",
     "CapabilityEnvelope",
     "DestinationRule",
@@ -58,6 +59,8 @@ __all__ = [
 
 #: Size limit of a serialized envelope accepted by :func:`parse_envelope`.
 MAX_ENVELOPE_BYTES = 64 * 1024
+#: Deepest JSON nesting accepted by :func:`parse_envelope` (an envelope needs 4).
+MAX_NESTING = 16
 #: Longest relative expiry a template may ask for (366 days).
 MAX_RELATIVE_S = 366 * 86_400
 _MAX_UNIX = 253_402_300_799  # 9999-12-31T23:59:59Z
@@ -386,8 +389,38 @@ def parse_envelope(text: str | bytes, *, max_bytes: int = MAX_ENVELOPE_BYTES) ->
     size = len(text.encode("utf-8")) if isinstance(text, str) else len(text)
     if size > max_bytes:
         raise EnvelopeError(f"envelope larger than {max_bytes} bytes")
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise EnvelopeError("envelope is not valid UTF-8") from None
+    if _nesting(text) > MAX_NESTING:
+        raise EnvelopeError(f"envelope JSON nested deeper than {MAX_NESTING}")
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):
         raise EnvelopeError("envelope is not valid JSON") from None
     return load_envelope(data)
+
+
+def _nesting(text: str) -> int:
+    """Deepest ``[``/``{`` nesting outside strings (checked before json.loads, whose C parser
+    recursion can overflow the stack on hostile input)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest

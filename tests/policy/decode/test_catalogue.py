@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from builders import (
@@ -37,10 +38,10 @@ from builders import (
 from eth_account import Account
 from eth_account._utils.legacy_transactions import serializable_unsigned_transaction_from_dict
 from eth_account.messages import _hash_eip191_message, encode_defunct, encode_typed_data
-from eth_account.typed_transactions import TypedTransaction
+from eth_account.typed_transactions.typed_transaction import TypedTransaction
 from eth_utils.address import to_checksum_address
 
-from policy.actions import NON_DELEGABLE_CLASSES, ActionClass, NonceKind, ProtocolNonce
+from policy.actions import NON_DELEGABLE_CLASSES, Action, ActionClass, NonceKind, ProtocolNonce
 from policy.decode import decode
 from policy.errors import DecodeError
 from policy.tokens import TokenInfo, TokenList
@@ -59,7 +60,7 @@ def _reason(exc: pytest.ExceptionInfo[DecodeError]) -> str:
 
 
 def test_row1_legacy_without_eip155_is_chain_unbound() -> None:
-    tx = {
+    tx: dict[str, Any] = {
         "nonce": 4,
         "gasPrice": 10**9,
         "gas": 21000,
@@ -69,7 +70,8 @@ def test_row1_legacy_without_eip155_is_chain_unbound() -> None:
     }
     raw = ACCT.sign_transaction(tx).raw_transaction
     action = decode(req("eth_signTransaction", ["0x" + raw.hex()]))
-    assert action.chain_unbound and not action.chain_ids
+    assert action.chain_unbound
+    assert not action.chain_ids
     assert action.accounts == {ALICE}  # recovered from v = 27/28
     assert ("unprotected_signature", "legacy v = 27/28") in action.details
     assert (
@@ -79,11 +81,12 @@ def test_row1_legacy_without_eip155_is_chain_unbound() -> None:
     j = decode(
         tx_request(json_tx(frm=ALICE, to=BOB, value=5, gas=21000, gas_price=10**9, nonce=4, type=0))
     )
-    assert j.chain_unbound and j.payload_hash == action.payload_hash
+    assert j.chain_unbound
+    assert j.payload_hash == action.payload_hash
 
 
 def test_row2_legacy_eip155() -> None:
-    tx = {
+    tx: dict[str, Any] = {
         "nonce": 4,
         "gasPrice": 10**9,
         "gas": 21000,
@@ -95,21 +98,25 @@ def test_row2_legacy_eip155() -> None:
     raw = ACCT.sign_transaction(tx).raw_transaction
     signed = decode(req("eth_signTransaction", ["0x" + raw.hex()], 10))
     expected = "0x" + serializable_unsigned_transaction_from_dict(tx).hash().hex()
-    assert signed.chain_ids == {10} and not signed.chain_unbound
+    assert signed.chain_ids == {10}
+    assert not signed.chain_unbound
     assert signed.payload_hash == expected
     j = decode(
         tx_request(
             json_tx(frm=ALICE, to=BOB, value=5, gas=21000, gas_price=10**9, nonce=4, chain_id=10)
         )
     )
-    assert j.payload_hash == expected and j.chain_ids == {10}
+    assert j.payload_hash == expected
+    assert j.chain_ids == {10}
     assert ProtocolNonce(NonceKind.CHAIN, ("10", ALICE, "4")) in j.nonces
-    assert j.action_class is A.NATIVE_TRANSFER and j.native_value == 5 and j.destinations == {BOB}
+    assert j.action_class is A.NATIVE_TRANSFER
+    assert j.native_value == 5
+    assert j.destinations == {BOB}
 
 
 def test_row3_type1_access_list() -> None:
     al = [{"address": to_checksum_address(USDC), "storageKeys": ["0x" + "00" * 31 + "01"]}]
-    tx = {
+    tx: dict[str, Any] = {
         "type": 1,
         "chainId": 1,
         "nonce": 0,
@@ -132,7 +139,7 @@ def test_row3_type1_access_list() -> None:
 
 
 def test_row4_type2_decode_deploy_and_fee_sanity() -> None:
-    tx = {
+    tx: dict[str, Any] = {
         "type": 2,
         "chainId": 1,
         "nonce": 1,
@@ -159,7 +166,8 @@ def test_row4_type2_decode_deploy_and_fee_sanity() -> None:
         tokens=TOKENS,
     )
     assert action.payload_hash == "0x" + TypedTransaction.from_dict(tx).hash().hex()
-    assert action.token_amounts[0].amount == 10**6 and action.destinations == {BOB}
+    assert action.token_amounts[0].amount == 10**6
+    assert action.destinations == {BOB}
     assert ("max_gas_fee_wei", str(30 * 80000)) in action.details
     deploy = decode(tx_request(json_tx(frm=ALICE, data=b"\x60\x80", chain_id=1)))
     assert deploy.action_class is A.CONTRACT_DEPLOY
@@ -180,7 +188,7 @@ def test_row5_blob_transactions_refused() -> None:
 
 def test_row6_eip7702_set_code() -> None:
     auth = ACCT.sign_authorization({"chainId": 0, "address": to_checksum_address(BOB), "nonce": 8})
-    tx = {
+    tx: dict[str, Any] = {
         "type": 4,
         "chainId": 1,
         "nonce": 7,
@@ -233,7 +241,9 @@ def test_row6_eip7702_set_code() -> None:
 
 def test_row7_eth_sign_is_blind() -> None:
     action = decode(req("eth_sign", [ALICE, "0x" + "ab" * 32]))
-    assert action.action_class is A.RAW_SIGN and action.chain_unbound and action.non_delegable
+    assert action.action_class is A.RAW_SIGN
+    assert action.chain_unbound
+    assert action.non_delegable
 
 
 @pytest.mark.parametrize("reversed_order", [False, True])
@@ -242,10 +252,12 @@ def test_row8_personal_sign_text_and_hex(reversed_order: bool) -> None:
     for msg in (text, "0x" + text.encode().hex()):
         params = [ALICE, msg] if reversed_order else [msg, ALICE]
         action = decode(req("personal_sign", params))
-        assert action.action_class is A.MESSAGE_SIGN and action.accounts == {ALICE}
+        assert action.action_class is A.MESSAGE_SIGN
+        assert action.accounts == {ALICE}
         assert action.payload_hash == "0x" + _hash_eip191_message(encode_defunct(text=text)).hex()
     blind = decode(req("personal_sign", ["0x" + "cd" * 32, ALICE]))
-    assert blind.action_class is A.RAW_SIGN and blind.non_delegable
+    assert blind.action_class is A.RAW_SIGN
+    assert blind.non_delegable
     binary = decode(req("personal_sign", ["0xff00ff", ALICE]))
     assert binary.action_class is A.RAW_SIGN
 
@@ -253,12 +265,15 @@ def test_row8_personal_sign_text_and_hex(reversed_order: bool) -> None:
 def test_row9_siwe() -> None:
     text = siwe_text(chain_id=137, resources=None)
     action = decode(req("personal_sign", [text, ALICE], 137))
-    assert action.action_class is A.SIWE_LOGIN and action.chain_ids == {137}
-    assert action.domain == "app.example.com" and action.accounts == {ALICE}
+    assert action.action_class is A.SIWE_LOGIN
+    assert action.chain_ids == {137}
+    assert action.domain == "app.example.com"
+    assert action.accounts == {ALICE}
     assert ProtocolNonce(NonceKind.SIWE, ("app.example.com", "32891756abcdefgh")) in action.nonces
     assert action.expires_at == 1767229200
     grant = decode(req("personal_sign", [siwe_text(resources=["urn:recap:eyJhdHQiOnt9fQ"]), ALICE]))
-    assert A.AUTHORITY_GRANT in grant.classes and grant.non_delegable
+    assert A.AUTHORITY_GRANT in grant.classes
+    assert grant.non_delegable
     with pytest.raises(DecodeError) as exc:
         decode(req("personal_sign", [siwe_text(nonce="short"), ALICE]))
     assert _reason(exc) == "siwe_malformed"
@@ -287,14 +302,17 @@ def test_row10_legacy_v1_is_raw_sign() -> None:
         {"type": "uint32", "name": "A number", "value": 1337},
     ]
     action = decode(req("eth_signTypedData", [v1, ALICE]))
-    assert action.action_class is A.RAW_SIGN and action.chain_unbound
+    assert action.action_class is A.RAW_SIGN
+    assert action.chain_unbound
 
 
 def test_row11_generic_typed_data() -> None:
     action = decode(typed_request(MAIL))
-    assert action.action_class is A.TYPED_DATA_SIGN and action.chain_ids == {1}
+    assert action.action_class is A.TYPED_DATA_SIGN
+    assert action.chain_ids == {1}
     assert action.payload_hash == eip712_digest(MAIL)
-    assert action.typed_data == ("0x" + "cc" * 20, "Mail") and action.domain == "Ether Mail"
+    assert action.typed_data == ("0x" + "cc" * 20, "Mail")
+    assert action.domain == "Ether Mail"
     unbound = json.loads(json.dumps(MAIL))
     del unbound["domain"]["chainId"]
     unbound["types"]["EIP712Domain"] = [
@@ -309,7 +327,8 @@ def test_row11_generic_typed_data() -> None:
 
 def test_row12_eip2612_permit() -> None:
     action = decode(typed_request(permit_2612(value=5 * 10**6, nonce=3)))
-    assert action.action_class is A.PERMIT_SIGN and not action.non_delegable
+    assert action.action_class is A.PERMIT_SIGN
+    assert not action.non_delegable
     (ap,) = action.approvals
     assert (ap.token, ap.spender, ap.amount, ap.expires_at) == (
         USDC,
@@ -319,7 +338,8 @@ def test_row12_eip2612_permit() -> None:
     )
     assert ProtocolNonce(NonceKind.EIP2612, ("1", USDC, ALICE, "3")) in action.nonces
     unlimited = decode(typed_request(permit_2612(value=MAX)))
-    assert unlimited.approvals[0].amount is None and unlimited.non_delegable
+    assert unlimited.approvals[0].amount is None
+    assert unlimited.non_delegable
 
 
 def test_row13_dai_permit_allowed_is_unlimited() -> None:
@@ -338,24 +358,26 @@ def test_row13_dai_permit_allowed_is_unlimited() -> None:
         {"holder": ALICE, "spender": BOB, "nonce": 0, "expiry": 0, "allowed": True},
     )
     action = decode(typed_request(full))
-    assert action.approvals[0].amount is None and action.approvals[0].expires_at is None
-    assert (
-        action.non_delegable
-        and ProtocolNonce(NonceKind.EIP2612, ("1", DAI, ALICE, "0")) in action.nonces
-    )
+    assert action.approvals[0].amount is None
+    assert action.approvals[0].expires_at is None
+    assert action.non_delegable
+    assert ProtocolNonce(NonceKind.EIP2612, ("1", DAI, ALICE, "0")) in action.nonces
 
 
 def test_row14_permit2_allowance() -> None:
     action = decode(typed_request(permit2_single(amount=10**6, nonce=5)))
-    assert action.action_class is A.PERMIT_SIGN and action.typed_data == (PERMIT2, "PermitSingle")
-    assert action.approvals[0].amount == 10**6 and action.approvals[0].spender == UNIVERSAL_ROUTER
+    assert action.action_class is A.PERMIT_SIGN
+    assert action.typed_data == (PERMIT2, "PermitSingle")
+    assert action.approvals[0].amount == 10**6
+    assert action.approvals[0].spender == UNIVERSAL_ROUTER
     assert (
         ProtocolNonce(NonceKind.PERMIT2_ORDERED, ("1", ALICE, USDC, UNIVERSAL_ROUTER, "5"))
         in action.nonces
     )
     assert 1_700_001_000 in action.deadlines
     maxed = decode(typed_request(permit2_single(amount=2**160 - 1)))
-    assert maxed.approvals[0].amount is None and maxed.non_delegable
+    assert maxed.approvals[0].amount is None
+    assert maxed.non_delegable
 
 
 def test_row15_permit2_signature_transfer_with_witness() -> None:
@@ -385,7 +407,8 @@ def test_row15_permit2_signature_transfer_with_witness() -> None:
     )
     action = decode(typed_request(full))
     assert ProtocolNonce(NonceKind.PERMIT2_UNORDERED, ("1", ALICE, "77", "9")) in action.nonces
-    assert "0x" + "77" * 20 in action.destinations and BOB in action.destinations
+    assert "0x" + "77" * 20 in action.destinations
+    assert BOB in action.destinations
     assert {A.PERMIT_SIGN, A.ORDER_SIGN} <= action.classes
     assert action.payload_hash == eip712_digest(full)
 
@@ -394,9 +417,12 @@ def test_row16_seaport_order_and_bulk() -> None:
     order = seaport_order(fee_to=BOB)
     full = eip712("OrderComponents", seaport_types(), SEAPORT_DOMAIN, order)
     action = decode(typed_request(full))
-    assert action.action_class is A.ORDER_SIGN and action.typed_data == (SEAPORT, "OrderComponents")
-    assert action.token_amounts[0].token == NFT and action.token_amounts[0].token_id == 42
-    assert BOB in action.destinations and action.inflows[0].token == "native"
+    assert action.action_class is A.ORDER_SIGN
+    assert action.typed_data == (SEAPORT, "OrderComponents")
+    assert action.token_amounts[0].token == NFT
+    assert action.token_amounts[0].token_id == 42
+    assert BOB in action.destinations
+    assert action.inflows[0].token == "native"
     order_hash = "0x" + encode_typed_data(full_message=full).body.hex()
     assert ProtocolNonce(NonceKind.SEAPORT, ("1", ALICE, "3", order_hash)) in action.nonces
     leaves = [seaport_order(token_id=i, salt=i) for i in range(4)]
@@ -415,7 +441,8 @@ def test_row16_seaport_order_and_bulk() -> None:
 def test_row17_safe_tx_inner_calls() -> None:
     owner_change = calldata("addOwnerWithThreshold(address,uint256)", BOB, 1)
     action = decode(typed_request(safe_tx(SAFE, owner_change)))
-    assert action.action_class is A.ADMIN_AUTHORITY and "0x0d582f13" in action.non_delegable[0]
+    assert action.action_class is A.ADMIN_AUTHORITY
+    assert "0x0d582f13" in action.non_delegable[0]
     batch = multisend([(0, USDC, 0, calldata("transfer(address,uint256)", BOB, 5))])
     ok = decode(
         typed_request(
@@ -423,7 +450,8 @@ def test_row17_safe_tx_inner_calls() -> None:
         ),
         tokens=TOKENS,
     )
-    assert not ok.non_delegable and A.ERC20_TRANSFER in ok.classes
+    assert not ok.non_delegable
+    assert A.ERC20_TRANSFER in ok.classes
     assert any(c.delegatecall for c in ok.calls)
     bad = decode(typed_request(safe_tx(BOB, b"", operation=1)))
     assert any("delegatecall to non-allowlisted" in r for r in bad.non_delegable)
@@ -513,7 +541,8 @@ def test_row17_safe_tx_inner_calls() -> None:
 )
 def test_row18_delegation_grants(primary: str, types: dict, domain: dict, message: dict) -> None:  # type: ignore[type-arg]
     action = decode(typed_request(eip712(primary, types, domain, message)))
-    assert action.action_class is A.AUTHORITY_GRANT and action.non_delegable
+    assert action.action_class is A.AUTHORITY_GRANT
+    assert action.non_delegable
     assert domain["chainId"] in action.chain_ids
 
 
@@ -521,7 +550,7 @@ def test_row18_delegation_grants(primary: str, types: dict, domain: dict, messag
 
 
 def test_row19_erc20_approve() -> None:
-    def approve(amount: int) -> object:
+    def approve(amount: int) -> Action:
         return decode(
             tx_request(
                 json_tx(
@@ -535,13 +564,15 @@ def test_row19_erc20_approve() -> None:
         )
 
     limited = approve(100)
-    assert limited.classes == {A.ERC20_APPROVE} and limited.approvals[0].amount == 100  # type: ignore[attr-defined]
+    assert limited.classes == {A.ERC20_APPROVE}
+    assert limited.approvals[0].amount == 100
     unlimited = approve(MAX)
-    assert unlimited.approvals[0].amount is None and unlimited.non_delegable  # type: ignore[attr-defined]
+    assert unlimited.approvals[0].amount is None
+    assert unlimited.non_delegable
 
 
 def test_row20_set_approval_for_all() -> None:
-    def sa(flag: bool) -> object:
+    def sa(flag: bool) -> Action:
         return decode(
             tx_request(
                 json_tx(
@@ -554,9 +585,13 @@ def test_row20_set_approval_for_all() -> None:
         )
 
     on = sa(True)
-    assert on.action_class is A.NFT_APPROVE_ALL and on.approvals[0].all_tokens and on.non_delegable  # type: ignore[attr-defined]
+    assert on.action_class is A.NFT_APPROVE_ALL
+    assert on.approvals[0].all_tokens
+    assert on.non_delegable
     off = sa(False)
-    assert off.action_class is A.NFT_APPROVE and not off.non_delegable and not off.approvals  # type: ignore[attr-defined]
+    assert off.action_class is A.NFT_APPROVE
+    assert not off.non_delegable
+    assert not off.approvals
 
 
 # --- rows 21-26: wallet methods ---------------------------------------------------------------
@@ -564,7 +599,8 @@ def test_row20_set_approval_for_all() -> None:
 
 def test_row21_switch_chain() -> None:
     action = decode(req("wallet_switchEthereumChain", [{"chainId": "0x89"}]))
-    assert action.action_class is A.CHAIN_SWITCH and action.chain_ids == {137}
+    assert action.action_class is A.CHAIN_SWITCH
+    assert action.chain_ids == {137}
 
 
 def test_row22_add_chain() -> None:
@@ -575,7 +611,8 @@ def test_row22_add_chain() -> None:
         "nativeCurrency": {"name": "Ether", "symbol": "ETH", "decimals": 18},
     }
     action = decode(req("wallet_addEthereumChain", [p]))
-    assert action.action_class is A.CHAIN_ADD and action.chain_ids == {8453}
+    assert action.action_class is A.CHAIN_ADD
+    assert action.chain_ids == {8453}
 
 
 def test_row23_send_calls() -> None:
@@ -595,7 +632,8 @@ def test_row23_send_calls() -> None:
         ],
     }
     action = decode(req("wallet_sendCalls", [batch], origin="https://app.example"), tokens=TOKENS)
-    assert action.native_value == 12 and len(action.calls) == 3
+    assert action.native_value == 12
+    assert len(action.calls) == 3
     assert action.classes == {A.ERC20_APPROVE, A.NATIVE_TRANSFER}
     assert (
         ProtocolNonce(NonceKind.BATCH_ID, (ALICE, "https://app.example", "batch-1"))
@@ -628,17 +666,17 @@ def test_row24_grant_permissions() -> None:
     ]
     for method in ("wallet_grantPermissions", "wallet_requestExecutionPermissions"):
         action = decode(req(method, p, 10))
-        assert action.action_class is A.AUTHORITY_GRANT and action.chain_ids == {10}
-        assert BOB in action.destinations and action.expires_at == 1_800_000_000
+        assert action.action_class is A.AUTHORITY_GRANT
+        assert action.chain_ids == {10}
+        assert BOB in action.destinations
+        assert action.expires_at == 1_800_000_000
 
 
 def test_row25_revoke() -> None:
     for method in ("wallet_revokePermissions", "wallet_revokeExecutionPermission"):
         action = decode(req(method, [{"eth_accounts": {}}]))
-        assert (
-            action.action_class is A.PERMISSION_REVOKE
-            and action.action_class not in NON_DELEGABLE_CLASSES
-        )
+        assert action.action_class is A.PERMISSION_REVOKE
+        assert action.action_class not in NON_DELEGABLE_CLASSES
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,8 @@ signature). ``--config`` supplies prices, native symbols and the token list (def
 ``config/example.toml``). A relative envelope expiry (``"+1h"``) is resolved with ``--now`` as the
 approval time. Usage starts empty (no budget spent, no calls made).
 
-Prints one JSON line ``{"decision": "allow"|"deny", "reasons": [...], "action": {...}, "messages":
-[...], "usd_value": ...}``. Exit status: 0 allow, 1 deny, 2 bad input (a message on stderr names it).
+Prints one JSON line ``{"decision": "allow"|"deny", "reasons": [...], "action": {...}}`` on stdout (exactly
+these keys: the format is a contract) and one human line per reason on stderr. Exit status: 0 allow, 1 deny, 2 bad input (a message on stderr names it).
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def _pricer(settings: Settings) -> Pricer:
         raise BadInputError(f"config {settings.config_file}: pricing: {exc}") from None
 
 
-def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
+def _evaluate(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
     from policy.budget import EnvelopeUsage
     from policy.engine import decide
     from policy.envelope import load_envelope
@@ -211,18 +211,17 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "decision": "allow" if decision.allowed else "deny",
         "reasons": detail["reasons"],
         "action": detail["action"] if detail["action"] is not None else {"method": method},
-        "messages": detail["messages"],
-        "usd_value": detail["usd_value"],
-        "envelope_id": detail["envelope_id"],
-    }
+    }, detail["messages"]
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the decision as one JSON line; 0 allow, 1 deny, 2 bad input."""
     try:
-        result = _evaluate(args)
+        result, messages = _evaluate(args)
     except BadInputError as exc:
         print(f"wcproxy policy check: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(result, sort_keys=False, separators=(",", ":")))
+    for reason, message in zip(result["reasons"], messages, strict=False):
+        print(f"{reason}: {message}", file=sys.stderr)
     return 0 if result["decision"] == "allow" else 1

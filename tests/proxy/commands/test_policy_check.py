@@ -90,7 +90,9 @@ def check(
     lines = result.stdout.splitlines()
     if result.returncode in (0, 1):
         assert len(lines) == 1, result.stdout  # exactly one JSON line
-        return result.returncode, json.loads(lines[0]), result.stderr
+        out = json.loads(lines[0])
+        assert list(out) == ["decision", "reasons", "action"]  # the output format, exactly
+        return result.returncode, out, result.stderr
     assert result.stdout == ""
     return result.returncode, None, result.stderr
 

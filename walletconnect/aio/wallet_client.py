@@ -1,0 +1,242 @@
+"""WalletClient: WalletEngine + RelayClient + store + timers for the wallet role; does I/O.
+
+The application sees a small API: an ``on_proposal`` decision callback (returns
+:class:`Approval` or :class:`Rejection`), an ``on_request`` handler (returns the result or raises
+:class:`RequestRejected`), the verbs ``pair``, ``approve``, ``reject``, ``respond``, ``update``,
+``emit``, ``ping``, ``extend``, ``disconnect``, and the engine events (``events()`` /
+``next_event()``). Requests still pending after a restart are handed to ``on_request`` again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from walletconnect.aio.engine_client import EngineClient
+from walletconnect.engine.core import EngineConfig, Entropy
+from walletconnect.engine.events import EngineEvent, ProposalReceived, RequestReceived
+from walletconnect.engine.records import (
+    PairingRecord,
+    PendingRequest,
+    ProposalRecord,
+    SessionRecord,
+)
+from walletconnect.engine.wallet import WalletEngine
+from walletconnect.errors import LocalProtocolError, NamespaceError, SdkErrorInfo, sdk_error
+from walletconnect.storage import WalletConnectStore
+
+__all__ = [
+    "Approval",
+    "ProposalHandler",
+    "Rejection",
+    "RequestHandler",
+    "RequestRejected",
+    "WalletClient",
+]
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """Approve a proposal with these session namespaces (CAIP-10 accounts, methods, events)."""
+
+    namespaces: Mapping[str, Any]
+    session_properties: Mapping[str, str] | None = None
+    scoped_properties: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Reject a proposal with an SDK error (default USER_REJECTED 5000)."""
+
+    reason: SdkErrorInfo = field(default_factory=lambda: sdk_error("USER_REJECTED"))
+
+
+class RequestRejected(Exception):  # noqa: N818 - it is a verdict, not a failure
+    """Raise from ``on_request`` to answer with a JSON-RPC error ``{code, message[, data]}``."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.data = data
+
+    def to_error(self) -> dict[str, Any]:
+        """The JSON-RPC error object."""
+        err: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.data is not None:
+            err["data"] = self.data
+        return err
+
+
+ProposalHandler = Callable[[ProposalRecord], Awaitable[Approval | Rejection]]
+RequestHandler = Callable[[PendingRequest, SessionRecord], Awaitable[Any]]
+
+
+class WalletClient(EngineClient):
+    """The wallet role over a relay. ``async with WalletClient(url, metadata=..., ...) as w:``."""
+
+    engine: WalletEngine
+
+    def __init__(
+        self,
+        relay_url: str,
+        *,
+        metadata: Mapping[str, Any],
+        store: WalletConnectStore | None = None,
+        on_proposal: ProposalHandler | None = None,
+        on_request: RequestHandler | None = None,
+        project_id: str | None = None,
+        config: EngineConfig | None = None,
+        entropy: Entropy | None = None,
+        clock: Callable[[], float] = time.time,
+        relay_options: dict[str, Any] | None = None,
+    ) -> None:
+        cfg = config or EngineConfig(metadata=dict(metadata))
+        super().__init__(
+            WalletEngine(cfg, entropy=entropy),
+            relay_url,
+            store=store,
+            project_id=project_id,
+            clock=clock,
+            relay_options=relay_options,
+        )
+        self.on_proposal = on_proposal
+        self.on_request = on_request
+        self._in_flight: set[tuple[str, int]] = set()
+
+    @property
+    def sessions(self) -> dict[str, SessionRecord]:
+        """Live sessions by topic."""
+        return dict(self.engine.sessions)
+
+    async def _resume(self) -> None:
+        for pending in self.engine.pending_requests():
+            self._dispatch_request(pending)
+
+    def handle_event(self, event: EngineEvent) -> None:
+        if isinstance(event, ProposalReceived) and self.on_proposal is not None:
+            self.spawn(self._decide(event.proposal))
+        elif isinstance(event, RequestReceived):
+            self._dispatch_request(event.request)
+
+    def _dispatch_request(self, pending: PendingRequest) -> None:
+        key = (pending.topic, pending.id)
+        if self.on_request is None or key in self._in_flight:
+            return
+        self._in_flight.add(key)
+        self.spawn(self._handle_request(pending))
+
+    async def _decide(self, proposal: ProposalRecord) -> None:
+        assert self.on_proposal is not None
+        try:
+            verdict = await self.on_proposal(proposal)
+        except Exception:
+            log.exception("wc.on_proposal_failed", proposal_id=proposal.id)
+            verdict = Rejection()
+        try:
+            if isinstance(verdict, Approval):
+                await self.approve(
+                    proposal.id,
+                    verdict.namespaces,
+                    session_properties=verdict.session_properties,
+                    scoped_properties=verdict.scoped_properties,
+                )
+            else:
+                await self.reject(proposal.id, verdict.reason)
+        except NamespaceError as exc:
+            log.warning("wc.approval_invalid", proposal_id=proposal.id, code=exc.code)
+            await self.reject(proposal.id, exc.sdk_error)
+        except LocalProtocolError as exc:
+            log.warning("wc.decision_too_late", proposal_id=proposal.id, error=str(exc))
+
+    async def _handle_request(self, pending: PendingRequest) -> None:
+        assert self.on_request is not None
+        session = self.engine.sessions.get(pending.topic)
+        if session is None:
+            return
+        try:
+            result = await self.on_request(pending, session)
+        except RequestRejected as exc:
+            await self._answer(pending, error=exc.to_error())
+        except Exception:
+            log.exception("wc.on_request_failed", id=pending.id, method=pending.method)
+            await self._answer(pending, error={"code": -32603, "message": "Internal error"})
+        else:
+            await self._answer(pending, result=result)
+        finally:
+            self._in_flight.discard((pending.topic, pending.id))
+
+    async def _answer(self, pending: PendingRequest, **kwargs: Any) -> None:
+        try:
+            await self.respond(pending.topic, pending.id, **kwargs)
+        except LocalProtocolError as exc:
+            log.warning("wc.response_not_sent", id=pending.id, reason=str(exc))
+
+    # ------------------------------------------------------------------ verbs
+
+    async def pair(self, uri: str) -> PairingRecord:
+        """Pair from a ``wc:`` URI (subscribes to the pairing topic)."""
+        async with self._lock:
+            pairing = self.engine.pair(uri, self.clock())
+        await self.flush()
+        return pairing
+
+    async def approve(
+        self,
+        proposal_id: int,
+        namespaces: Mapping[str, Any],
+        *,
+        session_properties: Mapping[str, str] | None = None,
+        scoped_properties: Mapping[str, Any] | None = None,
+    ) -> SessionRecord:
+        """Approve a proposal (``wc_approveSession``); returns the new session (unacknowledged)."""
+        async with self._lock:
+            session = self.engine.approve(
+                proposal_id,
+                namespaces,
+                self.clock(),
+                session_properties=session_properties,
+                scoped_properties=scoped_properties,
+            )
+        await self.flush()
+        return session
+
+    async def reject(self, proposal_id: int, reason: SdkErrorInfo | None = None) -> None:
+        """Reject a proposal (tag 1120)."""
+        async with self._lock:
+            self.engine.reject(proposal_id, self.clock(), reason)
+        await self.flush()
+
+    async def respond(
+        self,
+        topic: str,
+        rpc_id: int,
+        *,
+        result: Any = None,
+        error: SdkErrorInfo | Mapping[str, Any] | None = None,
+    ) -> None:
+        """Answer a pending request; persisted before it is published."""
+        async with self._lock:
+            if error is not None:
+                self.engine.respond(topic, rpc_id, self.clock(), error=error)
+            else:
+                self.engine.respond(topic, rpc_id, self.clock(), result=result)
+        await self.flush()
+
+    async def update(self, topic: str, namespaces: Mapping[str, Any]) -> None:
+        """wc_sessionUpdate (applied locally at once)."""
+        async with self._lock:
+            self.engine.update(topic, namespaces, self.clock())
+        await self.flush()
+
+    async def emit(self, topic: str, name: str, data: Any, chain_id: str) -> None:
+        """wc_sessionEvent (accountsChanged, chainChanged, ...)."""
+        async with self._lock:
+            self.engine.emit(topic, name, data, chain_id, self.clock())
+        await self.flush()

@@ -7,7 +7,7 @@ Implementations: :class:`policy.memory.MemoryReplayStore` (reference, tests), an
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from policy.replay import (
     BudgetCharge,
@@ -18,6 +18,7 @@ from policy.replay import (
     ReplayKey,
     RequestIdentity,
 )
+from policy.revocation import Freeze, Revocation, SessionBinding
 
 __all__ = ["ReplayStore"]
 
@@ -34,6 +35,8 @@ class ReplayStore(Protocol):
             case Duplicate():   in flight -> stay silent; else re-send ``stored_result``
             case Replay():      refuse, naming ``layer`` and ``first_seen``
             case BudgetExceeded(): refuse (USD cap)
+            case Revoked():     refuse: the session is revoked (count a post-revocation attempt)
+            case Frozen():      refuse: emergency stop in force
 
     Contract every implementation keeps (the contract suite tests each point):
 
@@ -51,6 +54,23 @@ class ReplayStore(Protocol):
     * **Expiry.** A key is live until ``claim time + key.ttl_s``; expired keys count as absent
       and ``purge`` deletes them, so the store stays bounded. A claim record lives as long as its
       longest key; a budget charge until ``claim time + period_s``.
+    * **Revocation in the same step.** With ``session=`` (the session's topic), the claim is refused
+      with :class:`policy.revocation.Revoked` when that session is revoked, in the same transaction /
+      Lua script as the key check: a claim that starts after ``revoke()`` returned — on any handle,
+      process or replica — is refused. An active freeze refuses *every* claim (with or without
+      ``session``) with :class:`policy.revocation.Frozen`; the freeze is checked first, then the
+      revocation, then the keys, so a refused claim holds and charges nothing.
+    * **Revocations are durable.** The first revocation of a session wins and is kept; it survives
+      restarts and is never purged before the session would have expired
+      (:func:`policy.revocation.revocation_keep_until`). ``unfreeze`` lifts the freeze only:
+      revoked sessions stay revoked. Session bindings are purged after
+      :func:`policy.revocation.binding_purge_at`.
+    * **Events.** ``revoke`` (each session), ``freeze`` and ``unfreeze`` append an event dict
+      (``{"seq": int, "kind": "revoke" | "freeze" | "unfreeze", ...}``, see
+      :func:`policy.revocation.revoke_event`) to a bounded log in the same transaction;
+      ``events_since(cursor)`` reads it, so other handles / processes / replicas learn of a
+      revocation without waiting for their next claim (``proxy.stores.watch`` polls it; Redis also
+      publishes each event on a channel).
     * **Failures.** Backend faults raise :class:`policy.errors.StoreUnavailableError` (callers
       fail closed: an unavailable store denies). Nothing else escapes.
     """
@@ -62,8 +82,12 @@ class ReplayStore(Protocol):
         owner: RequestIdentity,
         budget: BudgetCharge | None,
         now: float,
+        session: str | None = None,
     ) -> ClaimOutcome:
-        """Atomically claim every key (and charge the budget) for ``owner``, or say why not."""
+        """Atomically claim every key (and charge the budget) for ``owner``, or say why not.
+
+        ``session``: also refuse (``Revoked``) when this session is revoked — same atomic step.
+        """
         ...
 
     async def complete(self, claim: Claim, result: str, now: float) -> bool:
@@ -90,13 +114,72 @@ class ReplayStore(Protocol):
         ...
 
     async def purge(self, now: float) -> int:
-        """Delete expired keys, claims and charges; returns how many entries went."""
+        """Delete expired keys, claims and charges, and revocations / bindings past their retention;
+        returns how many entries went."""
         ...
 
     async def size(self) -> int:
-        """Entries stored (keys + claims + charges, expired-but-not-purged included)."""
+        """Entries stored (keys + claims + charges + revocations + bindings, expired-but-not-purged
+        included; the bounded event log and the freeze flag are not counted)."""
         ...
 
     async def close(self) -> None:
         """Release connections / threads. Idempotent."""
+        ...
+
+    # --- revocation, freeze, session bindings -----------------------------------------------------
+
+    async def revoke(self, revocation: Revocation) -> bool:
+        """Record a revocation; False when the session was already revoked (the first one is kept).
+
+        Ends the session's binding (``end="revoked"``, at ``revocation.at``) if it had not ended.
+        ``revocation.session`` None revokes every bound session, as :meth:`revoke_all`.
+        """
+        ...
+
+    async def revoke_all(self, revocation: Revocation, *, dapp: str | None = None) -> list[str]:
+        """Atomically revoke every bound session not yet expired at ``revocation.at`` (only those
+        of origin ``dapp`` when given) that is not revoked yet; returns their sessions."""
+        ...
+
+    async def revocation(self, session: str) -> Revocation | None:
+        """The revocation of ``session``, if any."""
+        ...
+
+    async def revocations(self) -> list[Revocation]:
+        """Every kept revocation, oldest first."""
+        ...
+
+    async def freeze(self, freeze: Freeze) -> bool:
+        """Freeze all signing; False when already frozen (the first freeze is kept)."""
+        ...
+
+    async def unfreeze(self, actor: str, reason: str, at: float) -> Freeze | None:
+        """Lift the freeze; returns the lifted one (None when not frozen)."""
+        ...
+
+    async def frozen(self) -> Freeze | None:
+        """The active freeze, if any."""
+        ...
+
+    async def bind(self, binding: SessionBinding) -> None:
+        """Record (or replace) a session's binding; extends its revocation's retention if needed."""
+        ...
+
+    async def binding(self, session: str) -> SessionBinding | None:
+        """The binding of ``session``, if kept."""
+        ...
+
+    async def bindings(self) -> list[SessionBinding]:
+        """Every kept binding, by approval time."""
+        ...
+
+    async def end_binding(self, session: str, end: str, at: float) -> bool:
+        """Mark a binding ended (``end``: expiry / revoked / disconnect ...); False when unknown or
+        already ended (the first end is kept)."""
+        ...
+
+    async def events_since(self, cursor: int | None) -> tuple[list[dict[str, Any]], int]:
+        """Events after ``cursor`` (oldest first, at most :data:`policy.revocation.MAX_EVENTS`)
+        and the new cursor. ``None`` starts at the head: no events, just the current cursor."""
         ...

@@ -2,12 +2,16 @@
 
 Single process only (tests, ``memory:`` store URL). Every method runs to completion without an
 ``await`` inside, so on one event loop each call is atomic. ``now`` is always passed in.
+Revocations, the freeze, session bindings and the event log live beside the replay keys;
+``events_since`` is the pure way to follow events (``proxy.stores.watch`` polls it).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from policy.replay import (
     BudgetCharge,
@@ -25,6 +29,18 @@ from policy.replay import (
     new_claim_id,
     rpc_id_key,
     unique_keys,
+)
+from policy.revocation import (
+    MAX_EVENTS,
+    Freeze,
+    Frozen,
+    Revocation,
+    Revoked,
+    SessionBinding,
+    freeze_event,
+    revocation_keep_until,
+    revoke_event,
+    unfreeze_event,
 )
 
 __all__ = ["MemoryReplayStore"]
@@ -56,6 +72,11 @@ class MemoryReplayStore:
     _claims: dict[str, _ClaimRow] = field(default_factory=dict)
     _charges: dict[str, _Charge] = field(default_factory=dict)  # claim id -> charge
     _by_envelope: dict[str, set[str]] = field(default_factory=dict)  # envelope -> claim ids
+    _revocations: dict[str, tuple[Revocation, float]] = field(default_factory=dict)  # -> keep until
+    _freeze: Freeze | None = None
+    _bindings: dict[str, SessionBinding] = field(default_factory=dict)
+    _events: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=MAX_EVENTS))
+    _seq: int = 0
 
     async def claim(
         self,
@@ -64,8 +85,13 @@ class MemoryReplayStore:
         owner: RequestIdentity,
         budget: BudgetCharge | None,
         now: float,
+        session: str | None = None,
     ) -> ClaimOutcome:
-        """Atomically claim every key and charge the budget (see ReplayStore)."""
+        """Atomically check freeze and revocation, claim every key and charge the budget."""
+        if self._freeze is not None:
+            return Frozen(self._freeze)
+        if session is not None and session in self._revocations:
+            return Revoked(self._revocations[session][0])
         keys = unique_keys(keys)
         held: list[tuple[ReplayKey, _ClaimRow]] = []
         for key in keys:
@@ -138,7 +164,7 @@ class MemoryReplayStore:
         return BudgetUsage(micro_to_usd(spent), calls)
 
     async def purge(self, now: float) -> int:
-        """Delete expired keys, claims and charges."""
+        """Delete expired keys, claims and charges; revocations and bindings past retention."""
         dead_keys = [k for k, (_c, exp) in self._keys.items() if exp <= now]
         dead_claims = [c for c, row in self._claims.items() if row.expires_at <= now]
         dead_charges = [c for c, ch in self._charges.items() if ch.expires_at <= now]
@@ -148,14 +174,126 @@ class MemoryReplayStore:
             del self._claims[c]
         for c in dead_charges:
             self._drop_charge(c)
-        return len(dead_keys) + len(dead_claims) + len(dead_charges)
+        dead_revocations = [s for s, (_r, keep) in self._revocations.items() if keep <= now]
+        dead_bindings = [s for s, b in self._bindings.items() if b.purge_at <= now]
+        for s in dead_revocations:
+            del self._revocations[s]
+        for s in dead_bindings:
+            del self._bindings[s]
+        return (
+            len(dead_keys)
+            + len(dead_claims)
+            + len(dead_charges)
+            + len(dead_revocations)
+            + len(dead_bindings)
+        )
 
     async def size(self) -> int:
         """Entries stored, expired-but-not-purged included."""
-        return len(self._keys) + len(self._claims) + len(self._charges)
+        return (
+            len(self._keys)
+            + len(self._claims)
+            + len(self._charges)
+            + len(self._revocations)
+            + len(self._bindings)
+        )
 
     async def close(self) -> None:
         """Nothing to release."""
+
+    # --- revocation, freeze, bindings, events -------------------------------------------------------
+
+    async def revoke(self, revocation: Revocation) -> bool:
+        """Record a revocation (first wins); ``session`` None revokes every bound session."""
+        if revocation.session is None:
+            return bool(await self.revoke_all(revocation))
+        return self._revoke(revocation.session, revocation)
+
+    async def revoke_all(self, revocation: Revocation, *, dapp: str | None = None) -> list[str]:
+        """Revoke every bound, unexpired, not yet revoked session (of ``dapp`` when given)."""
+        targets = [
+            b.session
+            for b in sorted(self._bindings.values(), key=lambda b: (b.approved_at, b.session))
+            if b.expires_at > revocation.at and (dapp is None or b.dapp == dapp)
+        ]
+        return [s for s in targets if self._revoke(s, revocation)]
+
+    async def revocation(self, session: str) -> Revocation | None:
+        """The revocation of ``session``, if any."""
+        entry = self._revocations.get(session)
+        return None if entry is None else entry[0]
+
+    async def revocations(self) -> list[Revocation]:
+        """Every kept revocation, oldest first."""
+        return sorted((r for r, _keep in self._revocations.values()), key=_revocation_order)
+
+    async def freeze(self, freeze: Freeze) -> bool:
+        """Freeze all signing (first freeze kept)."""
+        if self._freeze is not None:
+            return False
+        self._freeze = freeze
+        self._log(freeze_event(freeze))
+        return True
+
+    async def unfreeze(self, actor: str, reason: str, at: float) -> Freeze | None:
+        """Lift the freeze; returns the lifted one."""
+        lifted, self._freeze = self._freeze, None
+        if lifted is not None:
+            self._log(unfreeze_event(lifted, Freeze(actor, reason, at)))
+        return lifted
+
+    async def frozen(self) -> Freeze | None:
+        """The active freeze, if any."""
+        return self._freeze
+
+    async def bind(self, binding: SessionBinding) -> None:
+        """Record or replace a binding; a revoked session's revocation is kept at least as long."""
+        self._bindings[binding.session] = binding
+        entry = self._revocations.get(binding.session)
+        if entry is not None:
+            keep = revocation_keep_until(entry[0].at, binding.expires_at)
+            self._revocations[binding.session] = (entry[0], max(entry[1], keep))
+
+    async def binding(self, session: str) -> SessionBinding | None:
+        """The binding of ``session``, if kept."""
+        return self._bindings.get(session)
+
+    async def bindings(self) -> list[SessionBinding]:
+        """Every kept binding, by approval time."""
+        return sorted(self._bindings.values(), key=lambda b: (b.approved_at, b.session))
+
+    async def end_binding(self, session: str, end: str, at: float) -> bool:
+        """Mark a binding ended (first end kept)."""
+        return self._end(session, end, at)
+
+    async def events_since(self, cursor: int | None) -> tuple[list[dict[str, Any]], int]:
+        """Logged events after ``cursor`` and the new cursor (None: start at the head)."""
+        if cursor is None:
+            return [], self._seq
+        events = [dict(e) for e in self._events if e["seq"] > cursor]
+        return events, max(cursor, self._seq) if not events else events[-1]["seq"]
+
+    def _revoke(self, session: str, revocation: Revocation) -> bool:
+        if session in self._revocations:
+            return False
+        record = revocation.for_session(session)
+        binding = self._bindings.get(session)
+        keep = revocation_keep_until(record.at, None if binding is None else binding.expires_at)
+        self._revocations[session] = (record, keep)
+        self._end(session, "revoked", record.at)
+        self._log(revoke_event(record))
+        return True
+
+    def _end(self, session: str, end: str, at: float) -> bool:
+        binding = self._bindings.get(session)
+        if binding is None or binding.ended_at is not None:
+            return False
+        self._bindings[session] = replace(binding, ended_at=at, end=end)
+        return True
+
+    def _log(self, event: dict[str, Any]) -> None:
+        self._seq += 1
+        self._events.append({"seq": self._seq, **event})
 
     def _live_claim(self, claim_id: str, now: float) -> _ClaimRow | None:
         row = self._claims.get(claim_id)
@@ -173,6 +311,10 @@ class MemoryReplayStore:
         charges = (self._charges[c] for c in self._by_envelope.get(envelope_id, ()))
         live = [c.micro_usd for c in charges if c.expires_at > now]
         return sum(live), len(live)
+
+
+def _revocation_order(revocation: Revocation) -> tuple[float, str]:
+    return revocation.at, revocation.session or ""
 
 
 def _sighting(row: _ClaimRow) -> Sighting:

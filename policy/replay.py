@@ -45,6 +45,7 @@ from typing import NamedTuple
 
 from policy.actions import Action, NonceKind
 from policy.request import SigningRequest
+from policy.revocation import Frozen, Revoked
 
 __all__ = [
     "MAX_KEY_CHARS",
@@ -56,11 +57,13 @@ __all__ = [
     "ClaimOutcome",
     "ClaimRecord",
     "Duplicate",
+    "Frozen",
     "Replay",
     "ReplayKey",
     "ReplayLayer",
     "ReplayPolicy",
     "RequestIdentity",
+    "Revoked",
     "Sighting",
     "check_request_id",
     "derive_keys",
@@ -271,7 +274,9 @@ class BudgetExceeded:
     cap_usd: Decimal
 
 
-ClaimOutcome = Claim | Replay | Duplicate | BudgetExceeded
+#: ``Revoked`` / ``Frozen`` (defined in :mod:`policy.revocation`, re-exported here) come from claims
+#: made with ``session=``: the revocation and freeze are checked in the same atomic step.
+ClaimOutcome = Claim | Replay | Duplicate | BudgetExceeded | Revoked | Frozen
 
 
 @dataclass(frozen=True, slots=True)

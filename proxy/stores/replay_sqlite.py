@@ -12,20 +12,31 @@ All sqlite3 calls run on the store's own single worker thread (sqlite3 directly,
 so the event loop never blocks; sqlite3 errors become :class:`policy.errors.StoreUnavailableError`.
 A cancelled ``claim`` may still commit in the thread: its keys then stay held until their TTL,
 which errs on the side of never signing twice.
+
+Revocations (``replay_revocations``), the freeze (``replay_freeze``, one row) and session bindings
+(``replay_bindings``) are tables in the same file: a claim with ``session=`` reads the freeze and
+the session's revocation inside its ``BEGIN IMMEDIATE`` transaction, and ``revoke`` takes the same
+write lock, so a claim that starts after ``revoke()`` returned — on any connection or process — is
+refused. Every revoke / freeze / unfreeze also appends a row to ``replay_events`` (AUTOINCREMENT
+``seq``, the last ``MAX_EVENTS`` kept) in its transaction; :meth:`SqliteReplayStore.watch` polls
+that table (every 200 ms by default) so another process on the same file learns of a revocation
+without waiting for a claim.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 
-from policy.errors import StoreUnavailableError
+from policy.errors import RecordError, StoreUnavailableError
 from policy.replay import (
     BudgetCharge,
     BudgetExceeded,
@@ -43,6 +54,21 @@ from policy.replay import (
     rpc_id_key,
     unique_keys,
 )
+from policy.revocation import (
+    MAX_EVENTS,
+    REVOCATION_MARGIN_S,
+    Freeze,
+    Frozen,
+    Revocation,
+    Revoked,
+    SessionBinding,
+    binding_purge_at,
+    freeze_event,
+    revocation_keep_until,
+    revoke_event,
+    unfreeze_event,
+)
+from proxy.stores.watch import DEFAULT_POLL_S, poll_events
 
 __all__ = ["SqliteReplayStore"]
 
@@ -50,7 +76,7 @@ log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: revocations, freeze, bindings, events (added by CREATE IF NOT EXISTS)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS replay_claims (
@@ -83,6 +109,31 @@ CREATE TABLE IF NOT EXISTS replay_budget (
 );
 CREATE INDEX IF NOT EXISTS replay_budget_envelope ON replay_budget (envelope_id, expires_at);
 CREATE INDEX IF NOT EXISTS replay_budget_expiry ON replay_budget (expires_at);
+CREATE TABLE IF NOT EXISTS replay_revocations (
+    session    TEXT PRIMARY KEY,
+    record     TEXT NOT NULL,
+    at         REAL NOT NULL,
+    keep_until REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS replay_revocations_keep ON replay_revocations (keep_until);
+CREATE TABLE IF NOT EXISTS replay_freeze (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS replay_bindings (
+    session     TEXT PRIMARY KEY,
+    record      TEXT NOT NULL,
+    dapp        TEXT NOT NULL,
+    approved_at REAL NOT NULL,
+    expires_at  REAL NOT NULL,
+    ended_at    REAL,
+    purge_at    REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS replay_bindings_purge ON replay_bindings (purge_at);
+CREATE TABLE IF NOT EXISTS replay_events (
+    seq   INTEGER PRIMARY KEY AUTOINCREMENT,
+    event TEXT NOT NULL
+);
 """
 
 _HELD = """
@@ -133,10 +184,11 @@ class SqliteReplayStore:
         owner: RequestIdentity,
         budget: BudgetCharge | None,
         now: float,
+        session: str | None = None,
     ) -> ClaimOutcome:
-        """Atomically claim every key and charge the budget (see policy.interfaces.ReplayStore)."""
+        """Atomically check freeze and revocation, claim every key and charge the budget."""
         return await self._run(
-            self._claim_sync, unique_keys(keys), owner, budget, now, self.claim_ids()
+            self._claim_sync, unique_keys(keys), owner, budget, now, self.claim_ids(), session
         )
 
     async def complete(self, claim: Claim, result: str, now: float) -> bool:
@@ -175,7 +227,203 @@ class SqliteReplayStore:
         finally:
             self._executor.shutdown(wait=False)
 
+    # --- revocation, freeze, bindings, events -------------------------------------------------------
+
+    async def revoke(self, revocation: Revocation) -> bool:
+        """Record a revocation (first wins); ``session`` None revokes every bound session."""
+        if revocation.session is None:
+            return bool(await self.revoke_all(revocation))
+        return await self._run(self._write, self._revoke_sync, revocation)
+
+    async def revoke_all(self, revocation: Revocation, *, dapp: str | None = None) -> list[str]:
+        """Revoke every bound, unexpired, not yet revoked session (of ``dapp`` when given)."""
+        return await self._run(self._write, self._revoke_all_sync, revocation, dapp)
+
+    async def revocation(self, session: str) -> Revocation | None:
+        """The revocation of ``session``, if any."""
+        rows = await self._run(
+            self._read, "SELECT record FROM replay_revocations WHERE session = ?", (session,)
+        )
+        return _parse(Revocation, rows[0][0]) if rows else None
+
+    async def revocations(self) -> list[Revocation]:
+        """Every kept revocation, oldest first."""
+        rows = await self._run(
+            self._read, "SELECT record FROM replay_revocations ORDER BY at, session", ()
+        )
+        return [_parse(Revocation, row[0]) for row in rows]
+
+    async def freeze(self, freeze: Freeze) -> bool:
+        """Freeze all signing (first freeze kept)."""
+        return await self._run(self._write, self._freeze_sync, freeze)
+
+    async def unfreeze(self, actor: str, reason: str, at: float) -> Freeze | None:
+        """Lift the freeze; returns the lifted one."""
+        return await self._run(self._write, self._unfreeze_sync, Freeze(actor, reason, at))
+
+    async def frozen(self) -> Freeze | None:
+        """The active freeze, if any."""
+        rows = await self._run(self._read, "SELECT record FROM replay_freeze WHERE id = 1", ())
+        return _parse(Freeze, rows[0][0]) if rows else None
+
+    async def bind(self, binding: SessionBinding) -> None:
+        """Record or replace a binding; a revoked session's revocation is kept at least as long."""
+        await self._run(self._write, self._bind_sync, binding)
+
+    async def binding(self, session: str) -> SessionBinding | None:
+        """The binding of ``session``, if kept."""
+        rows = await self._run(
+            self._read, "SELECT record FROM replay_bindings WHERE session = ?", (session,)
+        )
+        return _parse(SessionBinding, rows[0][0]) if rows else None
+
+    async def bindings(self) -> list[SessionBinding]:
+        """Every kept binding, by approval time."""
+        rows = await self._run(
+            self._read, "SELECT record FROM replay_bindings ORDER BY approved_at, session", ()
+        )
+        return [_parse(SessionBinding, row[0]) for row in rows]
+
+    async def end_binding(self, session: str, end: str, at: float) -> bool:
+        """Mark a binding ended (first end kept)."""
+        return await self._run(self._write, self._end_sync, session, end, at)
+
+    async def events_since(self, cursor: int | None) -> tuple[list[dict[str, Any]], int]:
+        """Logged events after ``cursor`` and the new cursor (None: start at the head)."""
+        return await self._run(self._events_sync, cursor)
+
+    def watch(
+        self, *, cursor: int | None = None, interval_s: float = DEFAULT_POLL_S
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Yield events as other connections / processes log them (polls ``events_since``)."""
+        return poll_events(self, cursor=cursor, interval_s=interval_s)
+
     # --- worker-thread side --------------------------------------------------------------------------
+
+    def _write(self, fn: Callable[..., T], *args: object) -> T:
+        """Run ``fn`` inside one BEGIN IMMEDIATE transaction (committed unless it raises)."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(*args)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return result
+
+    def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        return self._conn.execute(sql, params).fetchall()
+
+    def _log(self, event: dict[str, Any]) -> None:
+        cur = self._conn.execute(
+            "INSERT INTO replay_events (event) VALUES (?)", (json.dumps(event),)
+        )
+        if cur.lastrowid is not None:
+            self._conn.execute(
+                "DELETE FROM replay_events WHERE seq <= ?", (cur.lastrowid - MAX_EVENTS,)
+            )
+
+    def _revoke_sync(self, revocation: Revocation) -> bool:
+        assert revocation.session is not None
+        return self._revoke_one(revocation.session, revocation)
+
+    def _revoke_one(self, session: str, revocation: Revocation) -> bool:
+        record = revocation.for_session(session)
+        row = self._conn.execute(
+            "SELECT expires_at FROM replay_bindings WHERE session = ?", (session,)
+        ).fetchone()
+        keep = revocation_keep_until(record.at, None if row is None else float(row[0]))
+        cur = self._conn.execute(
+            "INSERT OR IGNORE INTO replay_revocations (session, record, at, keep_until)"
+            " VALUES (?, ?, ?, ?)",
+            (session, json.dumps(record.to_dict()), record.at, keep),
+        )
+        if cur.rowcount != 1:
+            return False
+        self._end_sync(session, "revoked", record.at)
+        self._log(revoke_event(record))
+        return True
+
+    def _revoke_all_sync(self, revocation: Revocation, dapp: str | None) -> list[str]:
+        rows = self._conn.execute(
+            "SELECT b.session FROM replay_bindings AS b"
+            " LEFT JOIN replay_revocations AS r ON r.session = b.session"
+            " WHERE r.session IS NULL AND b.expires_at > ? AND (? IS NULL OR b.dapp = ?)"
+            " ORDER BY b.approved_at, b.session",
+            (revocation.at, dapp, dapp),
+        ).fetchall()
+        return [row[0] for row in rows if self._revoke_one(row[0], revocation)]
+
+    def _freeze_sync(self, freeze: Freeze) -> bool:
+        cur = self._conn.execute(
+            "INSERT OR IGNORE INTO replay_freeze (id, record) VALUES (1, ?)",
+            (json.dumps(freeze.to_dict()),),
+        )
+        if cur.rowcount != 1:
+            return False
+        self._log(freeze_event(freeze))
+        return True
+
+    def _unfreeze_sync(self, by: Freeze) -> Freeze | None:
+        row = self._conn.execute("SELECT record FROM replay_freeze WHERE id = 1").fetchone()
+        if row is None:
+            return None
+        lifted = _parse(Freeze, row[0])
+        self._conn.execute("DELETE FROM replay_freeze WHERE id = 1")
+        self._log(unfreeze_event(lifted, by))
+        return lifted
+
+    def _bind_sync(self, binding: SessionBinding) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO replay_bindings (session, record, dapp, approved_at,"
+            " expires_at, ended_at, purge_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                binding.session,
+                json.dumps(binding.to_dict()),
+                binding.dapp,
+                binding.approved_at,
+                binding.expires_at,
+                binding.ended_at,
+                binding.purge_at,
+            ),
+        )
+        self._conn.execute(
+            "UPDATE replay_revocations SET keep_until = MAX(keep_until, ?) WHERE session = ?",
+            (binding.expires_at + REVOCATION_MARGIN_S, binding.session),
+        )
+
+    def _end_sync(self, session: str, end: str, at: float) -> bool:
+        row = self._conn.execute(
+            "SELECT record FROM replay_bindings WHERE session = ? AND ended_at IS NULL",
+            (session,),
+        ).fetchone()
+        if row is None:
+            return False
+        binding = replace(_parse(SessionBinding, row[0]), ended_at=at, end=end)
+        self._conn.execute(
+            "UPDATE replay_bindings SET record = ?, ended_at = ?, purge_at = ? WHERE session = ?",
+            (json.dumps(binding.to_dict()), at, binding_purge_at(binding.expires_at, at), session),
+        )
+        return True
+
+    def _events_sync(self, cursor: int | None) -> tuple[list[dict[str, Any]], int]:
+        if cursor is None:
+            row = self._conn.execute(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'replay_events'"
+            ).fetchone()
+            return [], 0 if row is None else int(row[0])
+        rows = self._conn.execute(
+            "SELECT seq, event FROM replay_events WHERE seq > ? ORDER BY seq LIMIT ?",
+            (cursor, MAX_EVENTS),
+        ).fetchall()
+        events = []
+        for seq, text in rows:
+            event = json.loads(text)
+            event["seq"] = int(seq)
+            events.append(event)
+        return events, (events[-1]["seq"] if events else cursor)
 
     def _claim_sync(
         self,
@@ -184,11 +432,12 @@ class SqliteReplayStore:
         budget: BudgetCharge | None,
         now: float,
         claim_id: str,
+        session: str | None,
     ) -> ClaimOutcome:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            outcome = self._check(keys, owner, budget, now)
+            outcome = self._check_revoked(session) or self._check(keys, owner, budget, now)
             if outcome is not None:
                 conn.execute("ROLLBACK")
                 return outcome
@@ -226,6 +475,17 @@ class SqliteReplayStore:
                 conn.execute("ROLLBACK")
             raise
         return Claim(claim_id, owner, keys, now, budget)
+
+    def _check_revoked(self, session: str | None) -> Frozen | Revoked | None:
+        row = self._conn.execute("SELECT record FROM replay_freeze WHERE id = 1").fetchone()
+        if row is not None:
+            return Frozen(_parse(Freeze, row[0]))
+        if session is None:
+            return None
+        row = self._conn.execute(
+            "SELECT record FROM replay_revocations WHERE session = ?", (session,)
+        ).fetchone()
+        return None if row is None else Revoked(_parse(Revocation, row[0]))
 
     def _check(
         self,
@@ -309,6 +569,12 @@ class SqliteReplayStore:
             for table in ("replay_keys", "replay_claims", "replay_budget"):
                 cur = conn.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (now,))  # noqa: S608
                 removed += cur.rowcount
+            for table, column in (
+                ("replay_revocations", "keep_until"),
+                ("replay_bindings", "purge_at"),
+            ):
+                cur = conn.execute(f"DELETE FROM {table} WHERE {column} <= ?", (now,))  # noqa: S608
+                removed += cur.rowcount
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -319,7 +585,8 @@ class SqliteReplayStore:
     def _size_sync(self) -> int:
         (total,) = self._conn.execute(
             "SELECT (SELECT COUNT(*) FROM replay_keys) + (SELECT COUNT(*) FROM replay_claims)"
-            " + (SELECT COUNT(*) FROM replay_budget)"
+            " + (SELECT COUNT(*) FROM replay_budget) + (SELECT COUNT(*) FROM replay_revocations)"
+            " + (SELECT COUNT(*) FROM replay_bindings)"
         ).fetchone()
         return int(total)
 
@@ -344,6 +611,19 @@ def _connect(path: str, busy_timeout_s: float) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+R = TypeVar("R", Revocation, Freeze, SessionBinding)
+
+
+def _parse(kind: type[R], text: str) -> R:
+    """A stored JSON record; a corrupt one makes the store unavailable (callers fail closed)."""
+    try:
+        data = json.loads(text)
+        return kind.from_dict(data)
+    except (ValueError, RecordError) as exc:
+        log.warning("replay_store_error", backend="sqlite", error=f"corrupt {kind.__name__}")
+        raise StoreUnavailableError(f"replay store (sqlite): corrupt {kind.__name__}") from exc
 
 
 def _owner(row: _Row) -> RequestIdentity | None:

@@ -56,7 +56,7 @@ async def test_wal_and_full_sync_are_on(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "r.db")
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
         pk = conn.execute("PRAGMA table_info(replay_keys)").fetchall()
         assert {row[1] for row in pk if row[5]} == {"layer", "key"}  # uniqueness is the primary key
     finally:

@@ -16,8 +16,6 @@ from typing import Any
 from policy.actions import ActionClass, Call, TokenAmount
 from policy.decode.abi import FunctionSpec, decode_tuple, spec
 from policy.decode.calldata import (
-    UINT160_MAX,
-    approve_erc20,
     on,
     outflow,
     permit2_details,
@@ -99,7 +97,7 @@ def _v2_path(path: tuple[str, ...], where: str) -> tuple[str, str]:
 
 
 def _v2_exact_in(
-    eth_in: bool = False, eth_out: bool = False
+    eth_in: bool = False,
 ) -> Callable[[Ctx, CallSite, tuple[Any, ...]], set[ActionClass]]:
     def handler(ctx: Ctx, site: CallSite, v: tuple[Any, ...]) -> set[ActionClass]:
         if eth_in:
@@ -152,7 +150,7 @@ register("swapExactTokensForTokens(uint256,uint256,address[],address,uint256)", 
     _v2_exact_in()
 )
 register("swapExactTokensForETH(uint256,uint256,address[],address,uint256)", _V2_IN5, where=_V2)(
-    _v2_exact_in(eth_out=True)
+    _v2_exact_in()
 )
 register(
     "swapExactTokensForTokensSupportingFeeOnTransferTokens(uint256,uint256,address[],address,uint256)",
@@ -163,7 +161,7 @@ register(
     "swapExactTokensForETHSupportingFeeOnTransferTokens(uint256,uint256,address[],address,uint256)",
     _V2_IN5,
     where=_V2,
-)(_v2_exact_in(eth_out=True))
+)(_v2_exact_in())
 register(
     "swapExactETHForTokens(uint256,address[],address,uint256)",
     ("amountOutMin", "path", "to", "deadline"),
@@ -529,6 +527,3 @@ def _ur_with_deadline(ctx: Ctx, site: CallSite, v: tuple[Any, ...]) -> set[Actio
 @register("execute(bytes,bytes[])", ("commands", "inputs"), where=_UR)
 def _ur_no_deadline(ctx: Ctx, site: CallSite, v: tuple[Any, ...]) -> set[ActionClass]:
     return _ur_execute(ctx, site, v[0], v[1])
-
-
-__all__ += ["UINT160_MAX", "approve_erc20"]  # re-exported for typed-data permit decoding

@@ -11,15 +11,22 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 from collections.abc import Callable
 from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+from matplotlib.ticker import (
+    FixedLocator,
+    FuncFormatter,
+    MaxNLocator,
+    NullLocator,
+    PercentFormatter,
+)
 
-from proxy.report.compute import DEFAULT_TOP, Report
+from proxy.report.compute import DEFAULT_TOP, Report, nearest_rank
 from proxy.report.format import duration, rate, short_id, verification_line
 
 __all__ = ["CHARTS", "render_charts", "render_html"]
@@ -69,11 +76,39 @@ def _empty(title: str) -> bytes:
     return _png(figure)
 
 
+#: Tick positions on a log time axis, with their labels.
+_TICKS_S: dict[float, str] = {
+    0.001: "1 ms",
+    0.01: "10 ms",
+    0.1: "100 ms",
+    1.0: "1 s",
+    10.0: "10 s",
+    60.0: "1 min",
+    600.0: "10 min",
+    3600.0: "1 h",
+    6 * 3600.0: "6 h",
+    86400.0: "1 d",
+    7 * 86400.0: "7 d",
+    30 * 86400.0: "30 d",
+    365 * 86400.0: "1 y",
+}
+
+
+def _tick(seconds: float) -> str:
+    return _TICKS_S.get(seconds) or duration(seconds)
+
+
 def _seconds_axis(axes: Axes, values: list[float]) -> None:
+    """A log time axis with ticks at human durations (1 ms, 1 s, 1 min, 1 h, 1 d...) when values span
+    more than a decade; a linear one otherwise."""
     positive = [value for value in values if value > 0]
-    if positive and max(positive) / min(positive) > 50:
+    if positive and max(positive) / min(positive) > 10:
+        low, high = min(positive) / 2, max(positive) * 2
         axes.set_xscale("log")
-    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: duration(value)))
+        axes.set_xlim(low, high)
+        axes.xaxis.set_major_locator(FixedLocator([t for t in _TICKS_S if low <= t <= high]))
+        axes.xaxis.set_minor_locator(NullLocator())
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: _tick(value)))
 
 
 def chart_denials(report: Report) -> bytes:
@@ -102,19 +137,19 @@ def chart_denials(report: Report) -> bytes:
     axes.set_xticks(positions[::step], [day["date"][5:] for day in days][::step], fontsize=8)
     rates = axes.twinx()
     rates.spines[["top"]].set_visible(False)
-    points = [
-        (i, day["denial_rate"]) for i, day in enumerate(days) if day["denial_rate"] is not None
-    ]
+    # NaN breaks the line on days without delegated executions (no rate), instead of bridging them
+    series = [math.nan if day["denial_rate"] is None else day["denial_rate"] for day in days]
+    points = [value for value in series if not math.isnan(value)]
     rates.plot(
-        [i for i, _ in points],
-        [value for _, value in points],
+        positions,
+        series,
         color=_LINE,
         marker="o",
         markersize=4,
         linewidth=1.6,
         label="denial rate",
     )
-    rates.set_ylim(0, max(0.05, *(value * 1.15 for _, value in points)))
+    rates.set_ylim(0, max(0.05, *(value * 1.15 for value in points)))
     rates.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     rates.set_ylabel("denied by policy / delegated")
     handles, labels = axes.get_legend_handles_labels()
@@ -163,9 +198,14 @@ def chart_boundary_hits(report: Report) -> bytes:
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlim(0, max(left) * 1.12)
     axes.set_xlabel("denials (one per reason)")
-    axes.legend(fontsize=8, loc="lower right")
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     axes.set_title(title, loc="left", fontsize=11)
     return _png(figure)
+
+
+def _median(values: list[float]) -> float:
+    middle = nearest_rank(sorted(values), 50)
+    return math.nan if middle is None else middle
 
 
 def _distribution(title: str, samples: dict[str, list[float]], xlabel: str) -> bytes:
@@ -179,6 +219,8 @@ def _distribution(title: str, samples: dict[str, list[float]], xlabel: str) -> b
         data,
         vert=False,
         widths=0.5,
+        # the median line is the report's nearest-rank p50, so the chart agrees with the tables
+        usermedians=[_median(values) for values in data],
         whis=(0, 100),
         showfliers=False,
         patch_artist=True,
@@ -220,13 +262,19 @@ def chart_lifetimes(report: Report) -> bytes:
     )
 
 
-def _bars(title: str, counts: dict[str, int], xlabel: str, color: str) -> bytes:
+def _bars(
+    title: str,
+    counts: dict[str, int],
+    xlabel: str,
+    color: str,
+    colors: dict[str, str] | None = None,
+) -> bytes:
     if not any(counts.values()):
         return _empty(title)
     names = sorted(counts, key=lambda name: (counts[name], name))
     figure, axes = _figure(rows=len(names), base=2.0)
     values = [counts[name] for name in names]
-    axes.barh(names, values, color=color)
+    axes.barh(names, values, color=[(colors or {}).get(name, color) for name in names])
     for row, value in enumerate(values):
         axes.text(value, row, f" {value}", va="center", fontsize=8)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -250,11 +298,18 @@ def chart_context(report: Report) -> bytes:
     """Context mismatches per kind next to post-revocation attempts."""
     overall = report.document["overall"]
     counts = {
-        f"mismatch: {kind}": entry["count"]
+        f"{kind} mismatch ({rate(entry['rate'])} of requests)": entry["count"]
         for kind, entry in overall["context_mismatch"]["by_kind"].items()
     }
-    counts["post-revocation attempts"] = overall["post_revocation_attempts"]
-    return _bars("Context mismatches and post-revocation attempts", counts, "requests", _ERROR)
+    post = "post-revocation attempts"
+    counts[post] = overall["post_revocation_attempts"]
+    return _bars(
+        "Context mismatches and post-revocation attempts",
+        counts,
+        "requests",
+        _ERROR,
+        {post: _DENY},
+    )
 
 
 #: (anchor, heading, renderer): one <img> each, in page order.

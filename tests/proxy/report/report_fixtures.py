@@ -5,7 +5,7 @@ Monday after 2025-W03), i.e. ``--since 14d --now NOW``. Three dApps (A, B, C), e
 session approval and one request before the window, one request after ``NOW``. The expected figures are
 written out by hand in test_compute.py; do not derive them from this file.
 
-Run ``python tests/proxy/report/fixtures.py`` to regenerate tests/fixtures/audit/weekly.jsonl (a test
+Run ``python tests/proxy/report/report_fixtures.py`` to regenerate tests/fixtures/audit/weekly.jsonl (a test
 checks that the committed copy is byte-identical to a fresh one).
 """
 

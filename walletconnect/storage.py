@@ -41,6 +41,7 @@ from walletconnect.engine.records import (
     RecordError,
     SessionRecord,
 )
+from walletconnect.errors import WalletConnectError
 
 __all__ = [
     "CLIENT_SEED_KEY",
@@ -48,6 +49,7 @@ __all__ = [
     "Put",
     "RecordKind",
     "StoreChange",
+    "StoreError",
     "StoreSnapshot",
     "StoredValue",
     "WalletConnectStore",
@@ -56,6 +58,11 @@ __all__ = [
     "encode_value",
     "snapshot_from_rows",
 ]
+
+
+class StoreError(WalletConnectError):
+    """A store backend failed (I/O, connection, corrupt data); backends raise only this."""
+
 
 CLIENT_SEED_KEY = "client_ed25519_seed"
 """The one key of kind ``client_seed`` (the SDK keychain's name for it)."""
@@ -210,7 +217,8 @@ class WalletConnectStore(Protocol):
     Contract (``tests/walletconnect/storage_contract.py`` checks every backend):
 
     * ``apply`` is atomic: after it returns, all of ``changes`` are durable, in order; if it
-      raises, none is. Concurrent ``apply`` calls are serialised.
+      raises, none is. Concurrent ``apply`` calls are serialised. A value of the wrong type
+      raises ``TypeError`` before anything is written; backend failures raise StoreError.
     * ``load`` returns everything stored under this store's namespace, as fresh objects.
     * ``get`` returns one value or None.
     * Different namespaces in the same backend never see each other's records.

@@ -8,6 +8,8 @@ offsets reuse one large tail) and hidden trailing data, and keeps decoding linea
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,6 +134,43 @@ def split_signature(signature: str) -> tuple[str, tuple[str, ...]]:
     return name, tuple(parts)
 
 
+_UINT_RE = re.compile(r"u?int([0-9]+)\Z")
+_ZERO12 = b"\x00" * 12
+_ZERO31 = b"\x00" * 31
+
+
+def _word_decoder(t: str) -> Callable[[bytes], Any] | None:
+    """A fast decoder for one static 32-byte word type (None when eth-abi must do it)."""
+    if t == "address":
+
+        def address(w: bytes) -> str:
+            if w[:12] != _ZERO12:
+                raise DecodeError("abi_decode_failed", "address with dirty high bytes")
+            return "0x" + w[12:].hex()
+
+        return address
+    if t == "bool":
+
+        def boolean(w: bytes) -> bool:
+            if w[:31] != _ZERO31 or w[31] > 1:
+                raise DecodeError("abi_decode_failed", "bool that is neither 0 nor 1")
+            return w[31] == 1
+
+        return boolean
+    m = _UINT_RE.match(t)
+    if m and t.startswith("uint"):
+        bits = int(m.group(1))
+
+        def uint(w: bytes) -> int:
+            n = int.from_bytes(w, "big")
+            if n >> bits:
+                raise DecodeError("abi_decode_failed", f"value out of range for {t}")
+            return n
+
+        return uint
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class FunctionSpec:
     """A function signature compiled once: selector, argument names/types, layout tree."""
@@ -141,6 +180,7 @@ class FunctionSpec:
     names: tuple[str, ...]
     types: tuple[str, ...]
     layout: _Node
+    fast: tuple[Callable[[bytes], Any], ...] | None = None  # all-static word types
 
     @property
     def selector_hex(self) -> str:
@@ -164,11 +204,21 @@ def spec(signature: str, names: tuple[str, ...] | None = None) -> FunctionSpec:
         names = tuple(f"arg{i}" for i in range(len(types)))
     if len(names) != len(types):  # pragma: no cover - programming error
         raise ValueError(f"{signature}: {len(names)} names for {len(types)} types")
-    return FunctionSpec(signature, keccak(text=signature)[:4], names, types, layout)
+    words = [_word_decoder(t) for t in types]
+    fast = tuple(w for w in words if w is not None) if all(words) else None
+    return FunctionSpec(signature, keccak(text=signature)[:4], names, types, layout, fast)
 
 
 def decode_tuple(fn: FunctionSpec, body: bytes) -> tuple[Any, ...]:
     """Canonical-layout check, then eth-abi strict decoding; foreign errors become DecodeError."""
+    if fn.fast is not None:
+        if len(body) != 32 * len(fn.fast):
+            if len(body) < 32 * len(fn.fast):
+                raise DecodeError("abi_decode_failed", f"{fn.signature}: calldata too short")
+            raise DecodeError(
+                "abi_noncanonical", f"{fn.signature}: trailing bytes after the arguments"
+            )
+        return tuple(dec(body[32 * i : 32 * i + 32]) for i, dec in enumerate(fn.fast))
     check_layout(fn.layout, body)
     try:
         return tuple(abi_decode(fn.types, body, strict=True))

@@ -388,11 +388,31 @@ def _rlp_fields(tx: _Tx) -> list[Any] | None:
     return fields
 
 
+def _rlp_encode(item: Any) -> bytes:
+    """Minimal RLP encoder for ints, bytes and lists (the unsigned tx fields)."""
+    if isinstance(item, list):
+        body = b"".join(_rlp_encode(x) for x in item)
+        return _rlp_length(len(body), 0xC0) + body
+    raw: bytes = (
+        item.to_bytes((item.bit_length() + 7) // 8, "big") if isinstance(item, int) else bytes(item)
+    )
+    if len(raw) == 1 and raw[0] < 0x80:
+        return raw
+    return _rlp_length(len(raw), 0x80) + raw
+
+
+def _rlp_length(n: int, offset: int) -> bytes:
+    if n < 56:
+        return bytes([offset + n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([offset + 55 + len(b)]) + b
+
+
 def _signing_hash(tx: _Tx) -> bytes | None:
     fields = _rlp_fields(tx)
     if fields is None:
         return None
-    encoded = rlp.encode(fields)
+    encoded = _rlp_encode(fields)
     return keccak(encoded if tx.type == 0 else bytes([tx.type]) + encoded)
 
 
@@ -510,7 +530,7 @@ def _authorizations(tx: _Tx, ctx: Ctx) -> None:
         authority = tx.sender
         if a.sig is not None:
             digest = keccak(
-                b"\x05" + rlp.encode([a.chain_id, bytes.fromhex(a.address[2:]), a.nonce])
+                b"\x05" + _rlp_encode([a.chain_id, bytes.fromhex(a.address[2:]), a.nonce])
             )
             authority = _recover(digest, a.sig, where)
             out.accounts.add(authority)

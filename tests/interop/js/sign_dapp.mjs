@@ -1,0 +1,97 @@
+// The official SignClient 2.25 as a dApp, driven by JSON-line commands on stdin (one per line):
+//   {"cmd":"connect","optionalNamespaces":{...}}     -> events "uri", then "session"
+//   {"cmd":"request","topic","chainId","method","params"} -> "response" {result, recovered} or "cmd_error"
+//   {"cmd":"ping"|"extend"|"disconnect","topic"}    -> "pinged" / "extended" / "disconnected"
+// It verifies every signature with ethers (recovered signer address in the "response" event) and
+// reports session_ping / session_event / session_extend / session_update / session_delete.
+import { SignClient } from "@walletconnect/sign-client";
+import { ethers } from "ethers";
+import readline from "node:readline";
+import { clientOptions, deadline, emit, fail } from "./common.mjs";
+
+const relayUrl = process.argv[2];
+deadline(Number(process.argv[3] ?? 120));
+
+function recover(method, params, result) {
+  if (method === "personal_sign") {
+    return ethers.verifyMessage(ethers.getBytes(params[0]), result);
+  }
+  if (method === "eth_signTypedData_v4") {
+    const typed = JSON.parse(params[1]);
+    const types = { ...typed.types };
+    delete types.EIP712Domain;
+    return ethers.verifyTypedData(typed.domain, types, typed.message, result);
+  }
+  if (method === "eth_signTransaction") {
+    const tx = ethers.Transaction.from(result);
+    return tx.from;
+  }
+  return null;
+}
+
+async function run(client, cmd) {
+  switch (cmd.cmd) {
+    case "connect": {
+      const { uri, approval } = await client.connect({ optionalNamespaces: cmd.optionalNamespaces });
+      emit("uri", { uri });
+      const session = await approval();
+      emit("session", {
+        topic: session.topic,
+        namespaces: session.namespaces,
+        expiry: session.expiry,
+        acknowledged: session.acknowledged,
+        controller: session.controller,
+      });
+      return;
+    }
+    case "request": {
+      const result = await client.request({
+        topic: cmd.topic,
+        chainId: cmd.chainId,
+        request: { method: cmd.method, params: cmd.params },
+      });
+      emit("response", { method: cmd.method, result, recovered: recover(cmd.method, cmd.params, result) });
+      return;
+    }
+    case "ping":
+      await client.ping({ topic: cmd.topic });
+      emit("pinged");
+      return;
+    case "extend": {
+      const { acknowledged } = await client.extend({ topic: cmd.topic });
+      await acknowledged();
+      emit("extended", { expiry: client.session.get(cmd.topic).expiry });
+      return;
+    }
+    case "disconnect":
+      await client.disconnect({ topic: cmd.topic, reason: { code: 6000, message: "User disconnected." } });
+      emit("disconnected", { sessions: client.session.getAll().length });
+      return;
+    case "sessions":
+      emit("sessions", { topics: client.session.getAll().map((s) => s.topic) });
+      return;
+    default:
+      throw new Error(`unknown command ${cmd.cmd}`);
+  }
+}
+
+try {
+  const client = await SignClient.init(clientOptions("dapp", relayUrl));
+  for (const name of ["session_ping", "session_event", "session_extend", "session_update", "session_delete", "session_expire"]) {
+    client.on(name, (e) => emit(name, { topic: e.topic, params: e.params ?? null }));
+  }
+  emit("ready");
+  const rl = readline.createInterface({ input: process.stdin });
+  for await (const line of rl) {
+    if (!line.trim()) continue;
+    const cmd = JSON.parse(line);
+    try {
+      await run(client, cmd);
+    } catch (err) {
+      emit("cmd_error", { cmd: cmd.cmd, message: String(err?.message ?? JSON.stringify(err)), code: err?.code ?? null });
+    }
+  }
+  process.exit(0);
+} catch (err) {
+  fail(err);
+}

@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from policy.budget import EnvelopeUsage
+from policy.budget import EnvelopeUsage, budget_period_s
 from policy.decision import Decision
 from policy.engine import decide
 from policy.envelope import CapabilityEnvelope
@@ -38,6 +38,7 @@ from policy.replay import (
     derive_keys,
 )
 from policy.request import SigningRequest
+from policy.revocation import Frozen, Revoked
 from proxy.audit.log import AuditLog
 from proxy.audit.record import AuditEntry
 from proxy.chain_rpc import ChainRpc, ChainRpcError
@@ -287,7 +288,7 @@ class RequestPipeline:
             envelope_expires_at=envelope.expires_at_s,
             allow_replacement=session.allow_replacement,
         )
-        period = envelope.period_seconds or max(1, envelope.expires_at_s - int(now) + 1)
+        period = budget_period_s(envelope.period_seconds, envelope.expires_at_s, int(now))
         charge = BudgetCharge(
             envelope_id=envelope_id,
             usd=decision.budget_charge_usd,
@@ -300,7 +301,9 @@ class RequestPipeline:
             payload_hash=action.payload_hash,
             session=session.topic,
         )
-        outcome = await self.store.claim(keys, owner=owner, budget=charge, now=now)
+        outcome = await self.store.claim(
+            keys, owner=owner, budget=charge, now=now, session=session.topic
+        )
         self.metrics.decision_latency.observe(time.perf_counter() - started)
         if isinstance(outcome, Claim):
             return outcome
@@ -331,7 +334,15 @@ class RequestPipeline:
             trace.decision = denial
             trace.reasons = (str(DenyReason.BUDGET_EXHAUSTED),)
             return self._refuse(trace, decision_error(denial))
-        return _other_outcome(self, outcome, trace)
+        if isinstance(outcome, Frozen):
+            return self._refuse(trace, frozen_error())
+        if isinstance(outcome, Revoked):
+            self.metrics.post_revocation_attempts.inc()
+            trace.extra["post_revocation"] = True
+            revocation = outcome.revocation
+            return self._refuse(trace, revoked_error(str(revocation.path), revocation.reason))
+        log.error("unknown_claim_outcome", outcome=type(outcome).__name__)
+        return self._refuse(trace, unavailable_error("replay store", "store_unavailable"))
 
     async def _execute(
         self,
@@ -447,22 +458,6 @@ def _stored(stored_result: str) -> Outcome:
     if isinstance(data, dict) and "result" in data:
         return Answer(data["result"])
     return Silence("stored result without a result")
-
-
-def _other_outcome(pipeline: RequestPipeline, outcome: object, trace: _Trace) -> Outcome:
-    """Claim outcomes added by the revocation layer (Revoked, Frozen), matched by name."""
-    name = type(outcome).__name__
-    if name == "Frozen":
-        return pipeline._refuse(trace, frozen_error())
-    if name == "Revoked":
-        revocation = getattr(outcome, "revocation", None)
-        path = str(getattr(revocation, "path", "user"))
-        reason = str(getattr(revocation, "reason", "revoked"))
-        pipeline.metrics.post_revocation_attempts.inc()
-        trace.extra["post_revocation"] = True
-        return pipeline._refuse(trace, revoked_error(path, reason))
-    log.error("unknown_claim_outcome", outcome=name)
-    return pipeline._refuse(trace, unavailable_error("replay store", "store_unavailable"))
 
 
 def _mismatch_kinds(decision: Decision | None) -> list[str]:

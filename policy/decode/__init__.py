@@ -24,13 +24,14 @@ from policy.decode.calldata import new_ctx
 from policy.decode.context import SEVERITY, Collector, Ctx, most_sensitive
 from policy.decode.limits import DecodeLimits
 from policy.decode.messages import decode_eth_sign, decode_personal_sign
+from policy.decode.reasons import DECODE_REASONS
 from policy.decode.transactions import decode_transaction
 from policy.decode.typed_data import decode_typed_data
 from policy.errors import DecodeError
 from policy.request import SigningRequest
 from policy.tokens import TokenLookup
 
-__all__ = ["METHODS", "SEVERITY", "DecodeLimits", "decode", "most_sensitive"]
+__all__ = ["DECODE_REASONS", "METHODS", "SEVERITY", "DecodeLimits", "decode", "most_sensitive"]
 
 _Decoder = Callable[[SigningRequest, Ctx], str]
 

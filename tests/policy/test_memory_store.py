@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -40,6 +40,23 @@ class TestMemoryReplayStore(contract.ReplayStoreContract):
     @pytest.fixture
     async def peer(self, store: MemoryReplayStore) -> MemoryReplayStore:
         return store
+
+
+class TestMemoryRevocation(contract.RevocationContract):
+    @pytest.fixture
+    async def store(self) -> MemoryReplayStore:
+        return MemoryReplayStore()
+
+    @pytest.fixture
+    async def peer(self, store: MemoryReplayStore) -> MemoryReplayStore:
+        return store
+
+    @pytest.fixture
+    def reopen(self, store: MemoryReplayStore) -> Callable[[], Awaitable[MemoryReplayStore]]:
+        async def again() -> MemoryReplayStore:
+            return store  # one process: the same object is the "restarted" store
+
+        return again
 
 
 async def test_injected_claim_ids_are_used() -> None:

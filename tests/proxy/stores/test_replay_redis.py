@@ -6,7 +6,7 @@ import asyncio
 import importlib.util
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -56,6 +56,26 @@ class TestRedisReplayStore(contract.ReplayStoreContract):
         peer = await RedisReplayStore.open(redis_url, prefix=prefix)
         yield peer
         await peer.close()
+
+
+class TestRedisRevocation(contract.RevocationContract):
+    @pytest.fixture
+    async def store(self, redis_url: str, prefix: str) -> AsyncIterator[RedisReplayStore]:
+        store = await RedisReplayStore.open(redis_url, prefix=prefix)
+        yield store
+        await store.close()
+
+    @pytest.fixture
+    async def peer(
+        self, redis_url: str, prefix: str, store: RedisReplayStore
+    ) -> AsyncIterator[RedisReplayStore]:
+        peer = await RedisReplayStore.open(redis_url, prefix=prefix)
+        yield peer
+        await peer.close()
+
+    @pytest.fixture
+    def reopen(self, redis_url: str, prefix: str) -> Callable[[], Awaitable[RedisReplayStore]]:
+        return lambda: RedisReplayStore.open(redis_url, prefix=prefix)
 
 
 async def test_every_entry_has_a_native_ttl(redis_url: str, prefix: str) -> None:

@@ -6,7 +6,7 @@ import asyncio
 import importlib.util
 import sqlite3
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -48,6 +48,26 @@ class TestSqliteReplayStore(contract.ReplayStoreContract):
         peer = await SqliteReplayStore.open(tmp_path / "replay.db")
         yield peer
         await peer.close()
+
+
+class TestSqliteRevocation(contract.RevocationContract):
+    @pytest.fixture
+    async def store(self, tmp_path: Path) -> AsyncIterator[SqliteReplayStore]:
+        store = await SqliteReplayStore.open(tmp_path / "replay.db")
+        yield store
+        await store.close()
+
+    @pytest.fixture
+    async def peer(
+        self, tmp_path: Path, store: SqliteReplayStore
+    ) -> AsyncIterator[SqliteReplayStore]:
+        peer = await SqliteReplayStore.open(tmp_path / "replay.db")
+        yield peer
+        await peer.close()
+
+    @pytest.fixture
+    def reopen(self, tmp_path: Path) -> Callable[[], Awaitable[SqliteReplayStore]]:
+        return lambda: SqliteReplayStore.open(tmp_path / "replay.db")
 
 
 async def test_wal_and_full_sync_are_on(tmp_path: Path) -> None:

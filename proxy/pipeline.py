@@ -218,6 +218,9 @@ class RequestPipeline:
         if not isinstance(params, list) or len(params) != 1 or not isinstance(params[0], dict):
             return Refusal(malformed_error("bad_params", f"{signing.method} takes [transaction]"))
         tx = dict(params[0])
+        if tx.get("chainId") is None:
+            # As a wallet does: a dApp that leaves chainId out means the chain the request is for.
+            tx["chainId"] = hex(signing.chain_id)
         rpc = self.chains.get(signing.chain_id)
         complete = all(tx.get(k) is not None for k in ("nonce", "gas")) and (
             tx.get("gasPrice") is not None or tx.get("maxFeePerGas") is not None

@@ -155,6 +155,15 @@ async def test_allowed_transaction_is_signed_for_exactly_the_judged_fields(h: Ha
     assert Account.recover_transaction(out.result).lower() == h.account
 
 
+async def test_a_transaction_without_chain_id_is_bound_to_the_request_chain(h: Harness) -> None:
+    tx = h.tx(ALLOWED, 10**16)
+    del tx["chainId"]
+    out = await h.run(h.request("eth_signTransaction", [tx]))
+    assert isinstance(out, Answer)
+    signed = Account.recover_transaction(out.result)
+    assert signed.lower() == h.account
+
+
 async def test_policy_denial_carries_every_reason(h: Harness) -> None:
     out = await h.run(
         h.request("eth_signTransaction", [h.tx(STRANGER, 10**17)])

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -209,3 +210,98 @@ def test_sigkill_between_claim_and_complete_never_allows_a_second_signature(
             await store.close()
 
     asyncio.run(check())
+
+
+# Claims for one session in a loop until refused 50 times in a row (bounded in count and time);
+# prints "warm" after 20 claims, then one JSON list of [start ns, end ns, outcome] at the end.
+CLAIMER = textwrap.dedent(
+    """
+    import asyncio, json, sys, time
+    from policy.replay import ReplayKey, ReplayLayer, RequestIdentity
+    from proxy.stores import open_replay_store
+
+    url, session = sys.argv[1], sys.argv[2]
+    NOW = 1_700_000_000.0
+    ID0 = int(NOW * 1000) * 1000
+    TOPIC = "e" * 64
+
+    async def main():
+        store = await open_replay_store(url)
+        print("ready", flush=True)
+        sys.stdin.readline()
+        deadline = time.monotonic() + 60
+        log, refused_in_a_row = [], 0
+        for i in range(20_000):
+            if time.monotonic() > deadline or refused_in_a_row >= 50:
+                break
+            keys = [
+                ReplayKey.of(ReplayLayer.RPC_ID, (TOPIC, ID0 + i), 600),
+                ReplayKey.of(ReplayLayer.PAYLOAD, ("0xacc", "tx", i), 600),
+            ]
+            owner = RequestIdentity(TOPIC, ID0 + i, f"0x{i:064x}", session)
+            start = time.monotonic_ns()
+            out = await store.claim(keys, owner=owner, budget=None, now=NOW, session=session)
+            log.append([start, time.monotonic_ns(), type(out).__name__])
+            refused_in_a_row = refused_in_a_row + 1 if type(out).__name__ != "Claim" else 0
+            if i == 20:
+                print("warm", flush=True)
+        await store.close()
+        print(json.dumps(log), flush=True)
+
+    asyncio.run(main())
+    """
+)
+
+
+@pytest.mark.parametrize("action", ["revoke", "freeze"])
+def test_a_revocation_in_one_process_stops_claims_in_another_at_once(
+    store_url: str, action: str
+) -> None:
+    from policy.revocation import Freeze, Revocation, RevocationPath
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CLAIMER, store_url, "s-mp"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+
+    async def stop() -> tuple[int, int]:
+        store = await open_replay_store(store_url)
+        try:
+            assert proc.stdout is not None
+            assert proc.stdin is not None
+            assert proc.stdout.readline().strip() == "ready"
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+            assert proc.stdout.readline().strip() == "warm"
+            begun = time.monotonic_ns()
+            if action == "revoke":
+                revocation = Revocation(
+                    "s-mp", RevocationPath.USER, None, "test", "stop", NOW, None
+                )
+                assert await store.revoke(revocation)
+            else:
+                assert await store.freeze(Freeze("test", "emergency", NOW))
+            return begun, time.monotonic_ns()
+        finally:
+            await store.close()
+
+    try:
+        begun, returned = asyncio.run(stop())
+        out, _err = proc.communicate(timeout=TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
+    log = json.loads(out.strip().splitlines()[-1])
+    refused = "Revoked" if action == "revoke" else "Frozen"
+    before = [kind for start, end, kind in log if end < begun]
+    after = [kind for start, _end, kind in log if start > returned]
+    assert len(before) >= 20
+    assert set(before) == {"Claim"}  # the claimer really was signing until the revocation
+    assert len(after) >= 45
+    assert set(after) == {refused}  # every claim that started after it returned was refused
+    assert {kind for *_times, kind in log} <= {"Claim", refused}

@@ -48,6 +48,8 @@ class Approval:
     namespaces: Mapping[str, Any]
     session_properties: Mapping[str, str] | None = None
     scoped_properties: Mapping[str, Any] | None = None
+    expiry: int | None = None
+    """Optional hard cap (unix seconds) on the session expiry, extends included."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +148,7 @@ class WalletClient(EngineClient):
                     verdict.namespaces,
                     session_properties=verdict.session_properties,
                     scoped_properties=verdict.scoped_properties,
+                    expiry=verdict.expiry,
                 )
             else:
                 await self.reject(proposal.id, verdict.reason)
@@ -194,8 +197,12 @@ class WalletClient(EngineClient):
         *,
         session_properties: Mapping[str, str] | None = None,
         scoped_properties: Mapping[str, Any] | None = None,
+        expiry: int | None = None,
     ) -> SessionRecord:
-        """Approve a proposal (``wc_approveSession``); returns the new session (unacknowledged)."""
+        """Approve a proposal (``wc_approveSession``); returns the new session (unacknowledged).
+
+        ``expiry`` caps the session expiry (see :meth:`WalletEngine.approve`).
+        """
         async with self._lock:
             session = self.engine.approve(
                 proposal_id,
@@ -203,6 +210,7 @@ class WalletClient(EngineClient):
                 self.clock(),
                 session_properties=session_properties,
                 scoped_properties=scoped_properties,
+                expiry=expiry,
             )
         await self.flush()
         return session

@@ -542,7 +542,7 @@ class EngineCore:
             session = self._session_for_inbound(req, SessionInput.EXTEND)
         except RemoteProtocolError as exc:
             raise RemoteProtocolError(str(exc), sdk_error("INVALID_EXTEND_REQUEST")) from exc
-        expiry = int(req.now) + self.config.session_expiry_s
+        expiry = _capped(session, int(req.now) + self.config.session_expiry_s)
         self._save_session(replace(session, expiry=expiry))
         self.send_result(req.topic, req.id, req.method, True)
         self._emit(SessionExtended(req.topic, expiry))
@@ -582,7 +582,7 @@ class EngineCore:
         """wc_sessionExtend: our expiry becomes now + 7 days; returns the request id."""
         session = self.live_session(topic, now, SessionInput.EXTEND)
         rpc_id = self.send_request(topic, "wc_sessionExtend", {}, now)
-        expiry = int(now) + self.config.session_expiry_s
+        expiry = _capped(session, int(now) + self.config.session_expiry_s)
         self._save_session(replace(session, expiry=expiry))
         self._emit(SessionExtended(topic, expiry))
         return rpc_id
@@ -678,6 +678,10 @@ class EngineCore:
 
     def _pending_key(self, topic: str, rpc_id: int) -> str:
         return history_key(topic, rpc_id)
+
+
+def _capped(session: SessionRecord, expiry: int) -> int:
+    return expiry if session.expiry_cap is None else min(expiry, session.expiry_cap)
 
 
 def _reason(params: Any) -> tuple[int, str]:

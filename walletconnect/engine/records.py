@@ -188,6 +188,8 @@ class SessionRecord:
     scoped_properties: JsonDict | None = None
     relay_protocol: str = "irn"
     last_update_id: int = 0
+    expiry_cap: int | None = None
+    """Hard upper bound for ``expiry`` (set at approval); extends never move past it."""
 
     @property
     def acknowledged(self) -> bool:

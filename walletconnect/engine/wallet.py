@@ -197,8 +197,12 @@ class WalletEngine(EngineCore):
         *,
         session_properties: Mapping[str, str] | None = None,
         scoped_properties: Mapping[str, Any] | None = None,
+        expiry: int | None = None,
     ) -> SessionRecord:
         """Approve a proposal with session ``namespaces`` (CAIP-10 accounts, methods, events).
+
+        ``expiry`` (unix seconds) caps the session: the settle carries min(expiry, now + 7 d)
+        and no later extend moves it past the cap (the SDK default is now + 7 d, uncapped).
 
         Validates like the SDK's ``approve()`` (5100-5104 / 9 via NamespaceError), derives the
         session key, queues one :class:`ApproveSession` (``wc_approveSession``), stores the
@@ -207,11 +211,16 @@ class WalletEngine(EngineCore):
         """
         proposal = self._live_proposal(proposal_id, now)
         approved = validate_session_namespaces(namespaces, proposal.required_namespaces)
+        if expiry is not None and expiry <= now:
+            raise LocalProtocolError("session expiry cap is in the past")
+        cap = expiry
+        expiry = int(now) + self.config.session_expiry_s
+        if cap is not None:
+            expiry = min(expiry, int(cap))
         private, public = self._new_keypair()
         sym = derive_sym_key(private, bytes.fromhex(proposal.proposer_public_key))
         session_topic = hash_key(sym)
         self._set_sym_key(session_topic, sym)
-        expiry = int(now) + self.config.session_expiry_s
         settle_id = self._new_id(now)
         relay = {"protocol": "irn"}
         settle_params: dict[str, Any] = {
@@ -254,6 +263,7 @@ class WalletEngine(EngineCore):
             optional_namespaces=proposal.optional_namespaces,
             session_properties=dict(session_properties) if session_properties else None,
             scoped_properties=dict(scoped_properties) if scoped_properties else None,
+            expiry_cap=int(cap) if cap is not None else None,
         )
         self._save_session(session)
         self._drop_proposal(proposal.id)

@@ -377,3 +377,25 @@ def test_settle_key_agreement_matches() -> None:
     wpriv = pair.wallet._private_keys[s.self_public_key]
     assert derive_sym_key(wpriv, bytes.fromhex(s.peer_public_key)) == dkey
     assert base64.b64decode(pair.commands["dapp"][-1].message)[0] == 0  # type: ignore[union-attr]
+
+
+def test_expiry_cap_bounds_settle_and_extends() -> None:
+    pair = EnginePair()
+    pairing, uri = pair.dapp.create_pairing(pair.now)
+    pair.dapp.connect(pairing.topic, pair.now, optional_namespaces=OPTIONAL_NS)
+    pair.wallet.pair(uri, pair.now)
+    pair.pump()
+    [proposal] = _of(pair.take("wallet"), ProposalReceived)
+    cap = int(pair.now) + 3600
+    session = pair.wallet.approve(proposal.proposal.id, SESSION_NS, pair.now, expiry=cap)
+    pair.pump()
+    assert session.expiry == cap
+    assert pair.dapp.sessions[session.topic].expiry == cap
+    pair.advance(60)
+    pair.dapp.extend(session.topic, pair.now)  # the peer asks for 7 more days
+    pair.pump()
+    assert pair.wallet.sessions[session.topic].expiry == cap
+    pair.wallet.extend(session.topic, pair.now)
+    assert pair.wallet.sessions[session.topic].expiry == cap
+    pair.advance(3600)
+    assert session.topic not in pair.wallet.sessions

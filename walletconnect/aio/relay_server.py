@@ -55,7 +55,11 @@ class _Peer:
 
 
 class RelayServer:
-    """Local relay server. ``start()`` / ``stop()`` or ``async with``; ``url`` once started."""
+    """Local relay server. ``start()`` / ``stop()`` or ``async with``; ``url`` once started.
+
+    ``frame_log`` appends every frame as a JSON line to a file; ``on_frame`` receives each
+    :class:`~walletconnect.relay.server.FrameLogRecord` (tests).
+    """
 
     def __init__(
         self,
@@ -67,6 +71,7 @@ class RelayServer:
         ping_interval_s: float | None = 20.0,
         ping_timeout_s: float | None = 20.0,
         frame_log: str | Path | None = None,
+        on_frame: Callable[[FrameLogRecord], None] | None = None,
         max_outbox: int = 10_000,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -80,6 +85,7 @@ class RelayServer:
         self.max_outbox = max_outbox
         self._clock = clock
         self._log_file: IO[str] | None = None
+        self._on_frame = on_frame
         self.protocol = RelayServerProtocol(limits=limits, frame_log=self._write_frame_log)
         self._server: Server | None = None
         self._peers: dict[ConnId, _Peer] = {}
@@ -223,6 +229,8 @@ class RelayServer:
             self._flush()
 
     def _write_frame_log(self, record: FrameLogRecord) -> None:
+        if self._on_frame is not None:
+            self._on_frame(record)
         if self._log_file is None:
             return
         entry: dict[str, Any] = {

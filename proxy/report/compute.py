@@ -160,6 +160,40 @@ def _rate(part: int, whole: int) -> float | None:
 # Accumulators
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """The fields of one ``request`` record the figures use, parsed once."""
+
+    decision: Any
+    reasons: list[str]
+    policy: tuple[str, ...]  # policy reasons, each once
+    delegated: bool
+    action_class: str
+    mismatch: tuple[str, ...]  # context mismatch kinds, each once
+    post_revocation: bool
+    layer: str | None
+
+    @property
+    def policy_denied(self) -> bool:
+        """Denied by policy (the numerator of the denial rate, when delegated)."""
+        return self.decision == "deny" and bool(self.policy)
+
+    @classmethod
+    def parse(cls, record: Mapping[str, Any], details: Mapping[str, Any]) -> _Request:
+        reasons = _labels(record.get("reasons"))
+        return cls(
+            decision=record.get("decision"),
+            reasons=reasons,
+            policy=tuple(dict.fromkeys(r for r in reasons if r in POLICY_DENY_REASONS)),
+            delegated=details.get("delegated") is True,
+            action_class=_label(record.get("action_class")),
+            mismatch=tuple(dict.fromkeys(_labels(details.get("context_mismatch")))),
+            post_revocation=details.get("post_revocation") is True
+            or DenyReason.SESSION_REVOKED.value in reasons,
+            layer=_opt_label(record.get("replay_layer")),
+        )
+
+
 @dataclass(slots=True)
 class _Group:
     """Running counts for one slice of the window (overall, one ISO week or one dApp)."""
@@ -188,36 +222,29 @@ class _Group:
     emergency_stops: int = 0
     emergency_resumes: int = 0
 
-    def add_request(self, record: Mapping[str, Any], details: Mapping[str, Any]) -> None:
+    def add_request(self, req: _Request) -> None:
         self.requests += 1
-        decision = record.get("decision")
-        reasons = _labels(record.get("reasons"))
-        delegated = details.get("delegated") is True
-        if decision == "allow":
+        if req.decision == "allow":
             self.allowed += 1
-        elif decision == "deny":
+        elif req.decision == "deny":
             self.denied += 1
         else:
             self.errors += 1  # "error" and anything unrecognised: never silently an allow
-        self.by_reason.update(reasons)
-        policy = [reason for reason in reasons if reason in POLICY_DENY_REASONS]
-        if delegated:
+        self.by_reason.update(req.reasons)
+        if req.delegated:
             self.delegated += 1
-            if decision == "deny" and policy:
+            if req.policy_denied:
                 self.policy_denied += 1
-        if decision == "deny":
-            action_class = _label(record.get("action_class"))
-            for reason in dict.fromkeys(policy):
-                self.boundary[(action_class, reason)] += 1
-        kinds = list(dict.fromkeys(_labels(details.get("context_mismatch"))))
-        if kinds:
+        if req.decision == "deny":
+            for reason in req.policy:
+                self.boundary[(req.action_class, reason)] += 1
+        if req.mismatch:
             self.mismatch_requests += 1
-            self.mismatch_kinds.update(kinds)
-        if details.get("post_revocation") is True or DenyReason.SESSION_REVOKED.value in reasons:
+            self.mismatch_kinds.update(req.mismatch)
+        if req.post_revocation:
             self.post_revocation += 1
-        layer = _opt_label(record.get("replay_layer"))
-        if layer is not None:
-            self.replay[layer] += 1
+        if req.layer is not None:
+            self.replay[req.layer] += 1
 
     def add_ended(self, details: Mapping[str, Any]) -> None:
         end = _label(details.get("end"), "unknown")
@@ -383,9 +410,10 @@ class ReportBuilder:
         if dapp is not None:
             groups.append(self._dapps[dapp])
         if event == "request":
+            req = _Request.parse(record, details)
             for group in groups:
-                group.add_request(record, details)
-            self._add_day(moment, record, details)
+                group.add_request(req)
+            self._add_day(moment, req)
         elif event == "session_approved":
             for group in groups:
                 group.approved += 1
@@ -424,22 +452,18 @@ class ReportBuilder:
                 }
             )
 
-    def _add_day(
-        self, moment: datetime, record: Mapping[str, Any], details: Mapping[str, Any]
-    ) -> None:
+    def _add_day(self, moment: datetime, req: _Request) -> None:
         day = self._days[moment.date().isoformat()]
         day.requests += 1
-        decision = record.get("decision")
-        if decision == "allow":
+        if req.decision == "allow":
             day.allowed += 1
-        elif decision == "deny":
+        elif req.decision == "deny":
             day.denied += 1
         else:
             day.errors += 1
-        if details.get("delegated") is True:
+        if req.delegated:
             day.delegated += 1
-            reasons = _labels(record.get("reasons"))
-            if decision == "deny" and any(reason in POLICY_DENY_REASONS for reason in reasons):
+            if req.policy_denied:
                 day.policy_denied += 1
 
     def _track_sessions(

@@ -295,3 +295,67 @@ def test_empty_log() -> None:
     assert len(document["daily"]) == 3
     assert document["weeks"] == {}
     assert document["dapps"] == {}
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_KEYS = st.sampled_from(
+    ["event", "decision", "reasons", "session", "dapp", "action_class", "replay_layer", "details"]
+)
+_DETAILS = st.dictionaries(
+    st.sampled_from(
+        [
+            "delegated",
+            "context_mismatch",
+            "post_revocation",
+            "action_classes",
+            "expires_at",
+            "end",
+            "lifetime_s",
+            "path",
+            "rule",
+            "time_to_revoke_s",
+            "actor",
+        ]
+    ),
+    _JSON | st.sampled_from(["1.5", "inf", "-0", "1e400", True]),
+    max_size=6,
+)
+_EVENTS = st.sampled_from(
+    ["request", "session_approved", "session_ended", "revocation", "alert", "emergency_stop"]
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            lambda event, fields, details, offset: {
+                **fields,
+                "details": details,
+                "event": event,
+                "time": format_time(1_700_000_000 + offset),
+            },
+            _EVENTS,
+            st.dictionaries(_KEYS, _JSON, max_size=6),
+            _DETAILS | _JSON,
+            st.integers(-86400, 86400),
+        )
+        | _JSON,
+        max_size=15,
+    )
+)
+def test_any_json_records_never_raise(records: list[Any]) -> None:
+    report = compute(records, since=1_700_000_000 - 3600, now=1_700_000_000 + 3600)
+    document = report.document
+    accounted = document["records"]
+    assert accounted["read"] == len(records)
+    assert accounted["in_window"] + accounted["before_window"] + accounted["after_now"] + accounted[
+        "skipped"
+    ] == len(records)
+    json.dumps(document, allow_nan=False)  # always serialisable, no NaN/inf leaks

@@ -1,7 +1,8 @@
 """Session-namespace checks the engines apply (approve, update, request, event); pure, no I/O.
 
-Mirrors ``@walletconnect/utils`` 2.25 ``isValidNamespaces`` + ``isConformingNamespaces`` as the
-wallet's ``approve()`` / ``update()`` run them, raising :class:`NamespaceError` with the SDK code:
+Validation delegates to :mod:`walletconnect.namespaces` (``isValidNamespaces`` +
+``isConformingNamespaces`` as the wallet's ``approve()`` / ``update()`` run them, and
+``isValidRequiredNamespaces`` for proposals), raising :class:`NamespaceError` with the SDK code:
 5100 chains, 5101 methods, 5102 events, 5103 accounts, 5104 namespace key, 9 non-conforming.
 Chains of a session are derived from its CAIP-10 accounts for every check (the ``chains`` array
 is informational), exactly as the SDK does.
@@ -12,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from walletconnect.errors import NamespaceError, internal_error, sdk_error
+from walletconnect import namespaces as wc_ns
+from walletconnect.errors import NamespaceError, SdkErrorInfo
 
 __all__ = [
     "chain_of_account",
     "is_chain_id",
+    "proposal_error",
     "scope_for_chain",
     "session_chains",
     "validate_session_namespaces",
@@ -70,73 +73,32 @@ def scope_for_chain(namespaces: Mapping[str, Any], chain: str, member: str) -> s
     return out
 
 
-def _strings(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
-
-
-def _required_chains(key: str, ns: Mapping[str, Any]) -> list[str]:
-    chains = ns.get("chains")
-    if isinstance(chains, list):
-        return [c for c in chains if isinstance(c, str)]
-    return [key] if ":" in key else []
-
-
 def validate_session_namespaces(
-    namespaces: Any, required: Mapping[str, Any] | None = None
+    namespaces: Any, required: Mapping[str, Any] | None = None, method: str = "approve()"
 ) -> dict[str, Any]:
-    """Check approved/updated session namespaces; returns a plain copy or raises NamespaceError."""
-    if not isinstance(namespaces, Mapping) or not namespaces:
-        err = internal_error("MISSING_OR_INVALID", "namespaces")
-        raise NamespaceError(err.code, err.message)
-    out: dict[str, Any] = {}
-    for key, ns in namespaces.items():
-        if not isinstance(key, str) or not key or not isinstance(ns, Mapping):
-            e = sdk_error("UNSUPPORTED_NAMESPACE_KEY", str(key))
-            raise NamespaceError(e.code, e.message)
-        accounts = ns.get("accounts")
-        if not isinstance(accounts, list) or any(chain_of_account(a) is None for a in accounts):
-            e = sdk_error("UNSUPPORTED_ACCOUNTS", f"namespace {key}")
-            raise NamespaceError(e.code, e.message)
-        chains = ns.get("chains")
-        if chains is not None and (
-            not isinstance(chains, list) or not all(map(is_chain_id, chains))
-        ):
-            e = sdk_error("UNSUPPORTED_CHAINS", f"namespace {key}")
-            raise NamespaceError(e.code, e.message)
-        if ":" in key and not is_chain_id(key):
-            e = sdk_error("UNSUPPORTED_NAMESPACE_KEY", key)
-            raise NamespaceError(e.code, e.message)
-        if any(chain_of_account(a).split(":")[0] != key.split(":")[0] for a in accounts):  # type: ignore[union-attr]
-            e = sdk_error("UNSUPPORTED_ACCOUNTS", f"namespace {key}")
-            raise NamespaceError(e.code, e.message)
-        if not _strings(ns.get("methods", [])):
-            e = sdk_error("UNSUPPORTED_METHODS", f"namespace {key}")
-            raise NamespaceError(e.code, e.message)
-        if not _strings(ns.get("events", [])):
-            e = sdk_error("UNSUPPORTED_EVENTS", f"namespace {key}")
-            raise NamespaceError(e.code, e.message)
-        out[key] = {k: (list(v) if isinstance(v, list) else v) for k, v in ns.items()}
-    for key, req in (required or {}).items():
-        _conforms(out, key, req)
-    return out
+    """Check approved/updated session namespaces; returns a plain copy or raises NamespaceError.
+
+    ``isValidNamespaces`` (plus the strict CAIP checks of :mod:`walletconnect.namespaces`) and
+    ``isConformingNamespaces`` against ``required``, with the SDK's codes and messages.
+    """
+    wc_ns.validate_session_namespaces(namespaces, method, strict=True)
+    assert isinstance(namespaces, Mapping)
+    if required:
+        error = wc_ns.conforming_error(required, namespaces, method)
+        if error is not None:
+            raise NamespaceError(error.code, error.message)
+    return {
+        key: {k: (list(v) if isinstance(v, list) else v) for k, v in value.items()}
+        for key, value in namespaces.items()
+    }
 
 
-def _conforms(approved: Mapping[str, Any], key: str, req: Any) -> None:
-    def fail(what: str) -> None:
-        e = internal_error("NON_CONFORMING_NAMESPACES", what)
-        raise NamespaceError(e.code, e.message)
-
-    if not isinstance(req, Mapping):
-        return
-    ns_key = key.split(":")[0]
-    if ns_key not in approved and key not in approved:
-        fail(f"approve() namespaces keys don't satisfy requiredNamespaces: missing {key}")
-    chains = session_chains({k: v for k, v in approved.items() if k.split(":")[0] == ns_key})
-    for chain in _required_chains(key, req):
-        if chain not in chains:
-            fail(f"approve() namespaces chains don't satisfy required namespaces: {chain}")
-        for member in ("methods", "events"):
-            have = scope_for_chain(approved, chain, member)
-            need = req.get(member, [])
-            if isinstance(need, list) and not set(need) <= have:
-                fail(f"approve() namespaces {member} don't satisfy required namespaces: {chain}")
+def proposal_error(required: Any, optional: Any) -> SdkErrorInfo | None:
+    """``isValidRequiredNamespaces`` for both proposal members: None or the SDK error."""
+    for value, type_ in ((required, "requiredNamespaces"), (optional, "optionalNamespaces")):
+        if value is None or (isinstance(value, Mapping) and not value):
+            continue
+        error = wc_ns.proposal_namespaces_error(value, "connect()", type_)
+        if error is not None:
+            return error
+    return None

@@ -50,6 +50,7 @@ from walletconnect.engine.rpc import (
     result_payload,
 )
 from walletconnect.engine.scopes import (
+    proposal_error,
     scope_for_chain,
     session_chains,
     validate_session_namespaces,
@@ -148,14 +149,14 @@ class WalletEngine(EngineCore):
             not isinstance(relays, list),
             props is not None and not isinstance(props, dict),
         ]
+        error: SdkErrorInfo | dict[str, Any] | None = None
         if any(problems):
-            self.send_error(
-                req.topic,
-                req.id,
-                "wc_sessionPropose",
-                {"code": JSONRPC_INVALID_PARAMS, "message": "Invalid params"},
-                kind="autoReject",
-            )
+            error = {"code": JSONRPC_INVALID_PARAMS, "message": "Invalid params"}
+        else:
+            error = proposal_error(required, optional)
+        if error is not None:
+            # Auto-reject (tag 1121), as the SDK does for proposals it cannot process.
+            self.send_error(req.topic, req.id, "wc_sessionPropose", error, kind="autoReject")
             self._drop(req.topic, "invalid", req.id, answered=True)
             return None
         assert isinstance(public_key, str)

@@ -399,3 +399,19 @@ def test_expiry_cap_bounds_settle_and_extends() -> None:
     assert pair.wallet.sessions[session.topic].expiry == cap
     pair.advance(3600)
     assert session.topic not in pair.wallet.sessions
+
+
+def test_malformed_proposal_auto_rejected_with_1121() -> None:
+    pair = EnginePair()
+    pairing, uri = pair.dapp.create_pairing(pair.now)
+    pair.dapp.connect(
+        pairing.topic,
+        pair.now,
+        optional_namespaces={"eip155": {"chains": ["not-a-caip2"], "methods": [], "events": []}},
+    )
+    pair.wallet.pair(uri, pair.now)
+    pair.pump()
+    assert _of(pair.take("wallet"), ProposalReceived) == []
+    [rejected] = _of(pair.take("dapp"), ProposalRejected)
+    assert rejected.code == 5100
+    assert [c.tag for c in pair.commands["wallet"] if isinstance(c, Publish)] == [1121]

@@ -54,7 +54,7 @@ def _lines(handle: BinaryIO, builder: ReportBuilder, path: Path) -> Iterator[byt
         if raw.strip():
             try:
                 record = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
                 if raw.endswith(b"\n"):
                     raise ReportInputError(
                         f"{path}: line {number} is not JSON (not an audit log?)"

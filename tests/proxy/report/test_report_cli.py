@@ -195,6 +195,7 @@ def test_truncated_log_caught_by_head(tmp_path: Path, log_path: Path) -> None:
         (("--audit", "{log}", "--long-lived", "soon"), "--long-lived"),
         (("--audit", "{garbage}"), "not JSON"),
         (("--audit", "{array}"), "not a JSON object"),
+        (("--audit", "{deep}"), "not JSON"),
         (("--config", "/nonexistent/wcproxy.toml"), "cannot use --config"),
     ],
 )
@@ -205,7 +206,9 @@ def test_bad_input_one_line_exit_2(
     garbage.write_text("hello\nworld\n")
     array = tmp_path / "array.jsonl"
     array.write_text("[1, 2]\n")
-    filled = [a.format(log=log_path, garbage=garbage, array=array) for a in args]
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    filled = [a.format(log=log_path, garbage=garbage, array=array, deep=deep) for a in args]
     result = report(*filled)
     assert result.returncode == 2
     assert result.stdout == ""

@@ -79,7 +79,6 @@ class NodeScript:
             "NODE_PATH": str(NODE_MODULES),
             "WC_NODE_MODULES": str(NODE_MODULES),
             "NODE_NO_WARNINGS": "1",
-            "IS_VITEST": "",
             **self.extra_env,
         }
         self.proc = await asyncio.create_subprocess_exec(

@@ -42,7 +42,7 @@ log = structlog.get_logger(__name__)
 AUTH_CLOSE_CODE = 3000
 """WebSocket close code for auth failures (the SDK does not auto-reconnect after it)."""
 
-_SLOW_CONSUMER_CLOSE = 1013  # "try again later": the client does not read fast enough
+_TRY_AGAIN_LATER = 1013  # slow reader or too many connections
 
 
 class _Peer:
@@ -58,7 +58,9 @@ class RelayServer:
     """Local relay server. ``start()`` / ``stop()`` or ``async with``; ``url`` once started.
 
     ``frame_log`` appends every frame as a JSON line to a file; ``on_frame`` receives each
-    :class:`~walletconnect.relay.server.FrameLogRecord` (tests).
+    :class:`~walletconnect.relay.server.FrameLogRecord` (tests). Memory is bounded by ``limits``
+    (see :class:`~walletconnect.relay.frames.RelayLimits`), ``max_connections`` sockets (more are
+    closed with 1013) and ``max_outbox`` queued frames per socket (a slower reader is closed, 1013).
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class RelayServer:
         frame_log: str | Path | None = None,
         on_frame: Callable[[FrameLogRecord], None] | None = None,
         max_outbox: int = 10_000,
+        max_connections: int = 1_000,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.host = host
@@ -83,6 +86,7 @@ class RelayServer:
         self.ping_timeout_s = ping_timeout_s
         self.frame_log_path = Path(frame_log) if frame_log is not None else None
         self.max_outbox = max_outbox
+        self.max_connections = max_connections
         self._clock = clock
         self._log_file: IO[str] | None = None
         self._on_frame = on_frame
@@ -180,6 +184,10 @@ class RelayServer:
             self.auth_rejections += 1
             await conn.close(AUTH_CLOSE_CODE, rejection)
             return
+        if len(self._peers) >= self.max_connections:
+            log.warning("relay_connection_limit", limit=self.max_connections)
+            await conn.close(_TRY_AGAIN_LATER, "too many connections")
+            return
         conn_id = next(self._ids)
         self.connections_accepted += 1
         peer = _Peer(conn, self.max_outbox)
@@ -216,7 +224,7 @@ class RelayServer:
                 peer.outbox.put_nowait(text)
             except asyncio.QueueFull:
                 log.warning("relay_slow_consumer", conn=conn_id)
-                task = asyncio.create_task(peer.conn.close(_SLOW_CONSUMER_CLOSE, "slow consumer"))
+                task = asyncio.create_task(peer.conn.close(_TRY_AGAIN_LATER, "slow consumer"))
                 self._background.add(task)
                 task.add_done_callback(self._background.discard)
 

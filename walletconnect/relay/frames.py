@@ -199,7 +199,7 @@ class RelayLimits:
     * ``max_frame_bytes`` 1 MiB: any frame (also the websockets ``max_size``).
     * ``max_message_chars`` 256 KiB: one envelope (``PayloadSizeExceeded``); envelopes are ASCII.
     * ``min_ttl_s`` 10 s / ``max_ttl_s`` 30 days: publish ttl bounds (``TtlTooShort`` / ``TtlTooLong``);
-      the SDK's shortest ttl is 30 s, its longest 7 days + a bit.
+      the SDK 2.25 publishes with ttls from 30 s to 1 day (rpc-opts vectors).
     * ``max_batch`` 500: items in any batch call (``BatchLimitExceeded``), as the Rust relay.
     * ``max_messages_per_topic`` 500 and ``max_total_bytes`` 64 MiB: the server mailbox
       (``MailboxLimitExceeded``).

@@ -82,3 +82,17 @@ async def test_server_pings_its_clients() -> None:
         (peer,) = server._peers.values()
         assert peer.conn.latency > 0  # set only when a keepalive ping was answered
         assert ws.state.name == "OPEN"
+
+
+async def test_connection_limit_closes_extra_sockets_with_1013() -> None:
+    async with (
+        RelayServer(require_auth=False, max_connections=1) as server,
+        connect(server.url, proxy=None) as first,
+    ):
+        assert await _close_code(server.url) == (1013, "too many connections")
+        await first.send(
+            json.dumps(
+                {"id": 1, "jsonrpc": "2.0", "method": "irn_subscribe", "params": {"topic": T1}}
+            )
+        )
+        assert "result" in json.loads(await first.recv())

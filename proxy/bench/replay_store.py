@@ -3,6 +3,12 @@
 Reports claim latency p50/p99 (ms) and claims/s for each backend, sequential and with concurrent
 claims in flight. Every claim is a realistic one: rpc-id, payload and chain-nonce keys plus a
 budget charge. Loops are bounded in count and time.
+
+Time to revoke (SQLite, Redis): handle B claims for a session in a loop while handle A (another
+connection / client, as another replica) revokes it; measured from the start of ``revoke()`` on A
+to the first refused claim on B (p50/p99 over ``REVOKE_TRIALS``; issue 8 target: p99 < 50 ms).
+``notify`` is the time from the start of ``revoke()`` to the revoke event reaching B's watch
+(Redis pub/sub; SQLite polls every 200 ms) — informational: the refusal never waits for it.
 """
 
 from __future__ import annotations
@@ -21,14 +27,19 @@ from pathlib import Path
 from typing import Any
 
 from policy.interfaces import ReplayStore
-from policy.replay import BudgetCharge, Claim, ReplayKey, ReplayLayer, RequestIdentity
+from policy.replay import BudgetCharge, Claim, ReplayKey, ReplayLayer, RequestIdentity, Revoked
+from policy.revocation import Revocation, RevocationPath
 from proxy.stores import open_replay_store
+from proxy.stores.watch import watch_events
 
 __all__ = ["run"]
 
 CLAIMS = 2000
 CONCURRENCY = 16
 TIME_LIMIT_S = 30.0
+REVOKE_TRIALS = 200
+REVOKE_TARGET_P99_MS = 50.0
+_TRIAL_LIMIT_S = 5.0
 
 
 def _free_port() -> int:
@@ -132,19 +143,97 @@ async def _measure(store: ReplayStore, run: str, concurrency: int) -> dict[str, 
     }
 
 
-async def _bench(url: str) -> dict[str, Any]:
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 3),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 3),
+        "max_ms": round(ordered[-1] * 1000, 3),
+    }
+
+
+async def _claim_until_refused(store: ReplayStore, session: str, trial: int) -> float:
+    """Claim new requests of ``session`` until one is refused; returns when (perf_counter)."""
+    topic = "cd" * 32
+    deadline = time.monotonic() + _TRIAL_LIMIT_S
+    for i in range(1_000_000):
+        if time.monotonic() > deadline:
+            break
+        rid = 1_700_000_000_000_000 + trial * 1_000_000 + i
+        keys = [ReplayKey.of(ReplayLayer.RPC_ID, (topic, rid), 960)]
+        owner = RequestIdentity(topic, rid, f"0x{rid:064x}", session)
+        out = await store.claim(keys, owner=owner, budget=None, now=time.time(), session=session)
+        if isinstance(out, Revoked):
+            return time.perf_counter()
+    raise RuntimeError(f"claims of {session} were never refused")
+
+
+async def _time_to_revoke(url: str) -> dict[str, Any]:
+    revoker, claimer = await open_replay_store(url), await open_replay_store(url)
+    notified: dict[str, float] = {}
+    _events, cursor = await claimer.events_since(None)
+    stream = watch_events(claimer, cursor=cursor)
+
+    async def watch() -> None:
+        async for event in stream:
+            if event.get("kind") == "revoke":
+                notified[event["revocation"]["session"]] = time.perf_counter()
+
+    watcher = asyncio.create_task(watch())
+    refusals: list[float] = []
+    started: dict[str, float] = {}
+    deadline = time.monotonic() + TIME_LIMIT_S
+    try:
+        for trial in range(REVOKE_TRIALS):
+            if time.monotonic() > deadline:
+                break
+            session = f"bench-revoke-{trial}-{time.time_ns()}"
+            task = asyncio.create_task(_claim_until_refused(claimer, session, trial))
+            await asyncio.sleep(0.001)  # the claimer is mid-loop when the revocation lands
+            started[session] = time.perf_counter()
+            revocation = Revocation(
+                session, RevocationPath.POLICY, "bench", "bench", "bench", time.time()
+            )
+            await revoker.revoke(revocation)
+            refusals.append(await asyncio.wait_for(task, _TRIAL_LIMIT_S) - started[session])
+        # notifications are not awaited per trial (that would phase-lock trials to the poller)
+        for _ in range(int(_TRIAL_LIMIT_S / 0.01)):
+            if set(started) <= set(notified):
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+        await revoker.close()
+        await claimer.close()
+    notifies = [notified[s] - t for s, t in started.items() if s in notified]
+    refusal = _percentiles(refusals)
+    return {
+        "trials": len(refusals),
+        "refusal": refusal,
+        "notify": _percentiles(notifies) if notifies else {"skipped": "no events delivered"},
+        "target_p99_ms": REVOKE_TARGET_P99_MS,
+        "meets_target": refusal["p99_ms"] < REVOKE_TARGET_P99_MS,
+    }
+
+
+async def _bench(url: str, *, revoke: bool = True) -> dict[str, Any]:
     store = await open_replay_store(url)
     try:
-        return {
+        results = {
             "sequential": await _measure(store, "a", 1),
             "concurrent": await _measure(store, "b", CONCURRENCY),
         }
     finally:
         await store.close()
+    if revoke:
+        results["time_to_revoke"] = await _time_to_revoke(url)
+    return results
 
 
 def run() -> dict[str, Any]:
-    """Claim latency and throughput for the SQLite, Redis and in-memory replay stores."""
+    """Claim latency and throughput for the SQLite, Redis and in-memory replay stores, and the time
+    from a revocation on one handle to the first refused claim on another (SQLite, Redis)."""
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="wcproxy-bench-sqlite-") as tmp:
         results["sqlite"] = asyncio.run(_bench(f"sqlite:{Path(tmp) / 'replay.db'}"))
@@ -152,5 +241,5 @@ def run() -> dict[str, Any]:
         results["redis"] = (
             asyncio.run(_bench(url)) if url else {"skipped": "redis-server not installed"}
         )
-    results["memory"] = asyncio.run(_bench("memory:"))
+    results["memory"] = asyncio.run(_bench("memory:", revoke=False))
     return results

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -75,6 +76,8 @@ __all__ = ["SqliteReplayStore"]
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
+
+_LOCK_PROBE_S = 0.0002
 
 SCHEMA_VERSION = 2  # 2: revocations, freeze, bindings, events (added by CREATE IF NOT EXISTS)
 
@@ -148,10 +151,18 @@ _Row = tuple[str | None, str | None, str | None, str | None, float | None, str |
 class SqliteReplayStore:
     """The replay store on one SQLite file; open with :meth:`open`, release with :meth:`close`."""
 
-    def __init__(self, executor: ThreadPoolExecutor, conn: sqlite3.Connection, path: str) -> None:
+    def __init__(
+        self,
+        executor: ThreadPoolExecutor,
+        conn: sqlite3.Connection,
+        path: str,
+        busy_timeout_s: float = 10.0,
+    ) -> None:
         self._executor = executor
         self._conn = conn
         self._path = path
+        self._busy_timeout_s = busy_timeout_s
+        self._busy_ms = max(1, int(busy_timeout_s * 1000))
         self._closed = False
         self.claim_ids: Callable[[], str] = new_claim_id
 
@@ -165,7 +176,7 @@ class SqliteReplayStore:
         except sqlite3.Error as exc:
             executor.shutdown(wait=False)
             raise StoreUnavailableError(f"cannot open replay store {path}: {exc}") from exc
-        return cls(executor, conn, str(path))
+        return cls(executor, conn, str(path), busy_timeout_s)
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
         if self._closed:
@@ -300,10 +311,33 @@ class SqliteReplayStore:
 
     # --- worker-thread side --------------------------------------------------------------------------
 
+    def _begin(self) -> None:
+        """``BEGIN IMMEDIATE``, probing the write lock every ~0.2 ms until ``busy_timeout_s``.
+
+        SQLite's own busy handler backs off to 100 ms sleeps, so a writer waiting behind a busy
+        peer (say a revoke behind another process's stream of claims) could wait hundreds of ms
+        while the peer keeps winning the lock; short probes keep that wait near one transaction.
+        Other statements keep the connection's busy timeout.
+        """
+        conn = self._conn
+        deadline = time.monotonic() + self._busy_timeout_s
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() >= deadline:
+                        raise
+                time.sleep(_LOCK_PROBE_S)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+
     def _write(self, fn: Callable[..., T], *args: object) -> T:
         """Run ``fn`` inside one BEGIN IMMEDIATE transaction (committed unless it raises)."""
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
+        self._begin()
         try:
             result = fn(*args)
             conn.execute("COMMIT")
@@ -435,7 +469,7 @@ class SqliteReplayStore:
         session: str | None,
     ) -> ClaimOutcome:
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
+        self._begin()
         try:
             outcome = self._check_revoked(session) or self._check(keys, owner, budget, now)
             if outcome is not None:
@@ -525,7 +559,7 @@ class SqliteReplayStore:
 
     def _abort_sync(self, claim_id: str, now: float) -> bool:
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
+        self._begin()
         try:
             row = conn.execute(
                 "SELECT 1 FROM replay_claims"
@@ -563,7 +597,7 @@ class SqliteReplayStore:
 
     def _purge_sync(self, now: float) -> int:
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
+        self._begin()
         try:
             removed = 0
             for table in ("replay_keys", "replay_claims", "replay_budget"):

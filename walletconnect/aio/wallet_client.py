@@ -34,6 +34,7 @@ __all__ = [
     "ProposalHandler",
     "Rejection",
     "RequestHandler",
+    "RequestIgnored",
     "RequestRejected",
     "WalletClient",
 ]
@@ -74,6 +75,13 @@ class RequestRejected(Exception):  # noqa: N818 - it is a verdict, not a failure
         if self.data is not None:
             err["data"] = self.data
         return err
+
+
+class RequestIgnored(Exception):  # noqa: N818 - a verdict: stay silent
+    """Raise from ``on_request`` to send nothing (e.g. another wallet instance sharing the session answers).
+
+    The request stays pending in the engine until its expiry, then expires without a reply.
+    """
 
 
 ProposalHandler = Callable[[ProposalRecord], Awaitable[Approval | Rejection]]
@@ -167,6 +175,8 @@ class WalletClient(EngineClient):
             result = await self.on_request(pending, session)
         except RequestRejected as exc:
             await self._answer(pending, error=exc.to_error())
+        except RequestIgnored as exc:
+            log.debug("wc.request_ignored", id=pending.id, why=str(exc))
         except Exception:
             log.exception("wc.on_request_failed", id=pending.id, method=pending.method)
             await self._answer(pending, error={"code": -32603, "message": "Internal error"})

@@ -74,6 +74,7 @@ class WalletProcess:
     def __init__(self, relay_url: str, db: Path, answers: Path, uri: str = "-") -> None:
         self.args = [relay_url, str(db), str(answers), uri]
         self.proc: asyncio.subprocess.Process | None = None
+        self.stderr_path = db.with_suffix(".stderr")
 
     async def start(self) -> None:
         env = {**os.environ, "WALLET_KEY": ADDRESS_KEY, "PYTHONPATH": str(ROOT)}
@@ -83,7 +84,7 @@ class WalletProcess:
             WALLET_SCRIPT,
             *self.args,
             stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
+            stderr=self.stderr_path.open("ab"),
             cwd=ROOT,
             env=env,
         )
@@ -95,7 +96,8 @@ class WalletProcess:
             while True:
                 line = await self.proc.stdout.readline()
                 if not line:
-                    pytest.fail(f"wallet process exited before {event!r}")
+                    tail = self.stderr_path.read_text(errors="replace")[-3000:]
+                    pytest.fail(f"wallet process exited before {event!r}\n{tail}")
                 try:
                     obj = json.loads(line)
                 except ValueError:

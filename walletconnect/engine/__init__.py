@@ -1,50 +1,65 @@
-"""The Sign protocol engines (sans-I/O): WalletEngine, DappEngine, their events, commands and records."""
+"""The Sign protocol engines (sans-I/O): WalletEngine, DappEngine, their events, commands and records.
 
-from walletconnect.engine.commands import (
-    ApproveSession,
-    Command,
-    ProposeSession,
-    Publish,
-    Subscribe,
-    Unsubscribe,
-)
-from walletconnect.engine.core import EngineConfig, EngineCore, Entropy
-from walletconnect.engine.dapp import DappEngine
-from walletconnect.engine.events import *  # noqa: F403 - the event classes are the public API
-from walletconnect.engine.events import __all__ as _events_all
-from walletconnect.engine.records import (
-    HistoryRecord,
-    PairingRecord,
-    PairingState,
-    PendingRequest,
-    ProposalRecord,
-    Role,
-    SessionRecord,
-    SessionState,
-    VerifyContext,
-)
-from walletconnect.engine.wallet import WalletEngine
+Names are resolved lazily (PEP 562) so that ``walletconnect.storage`` can import
+``walletconnect.engine.records`` without pulling the engines in (no import cycle).
+"""
 
-__all__ = [
-    "ApproveSession",
-    "Command",
-    "DappEngine",
-    "EngineConfig",
-    "EngineCore",
-    "Entropy",
-    "HistoryRecord",
-    "PairingRecord",
-    "PairingState",
-    "PendingRequest",
-    "ProposalRecord",
-    "ProposeSession",
-    "Publish",
-    "Role",
-    "SessionRecord",
-    "SessionState",
-    "Subscribe",
-    "Unsubscribe",
-    "VerifyContext",
-    "WalletEngine",
-    *_events_all,
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOMES = {
+    "commands": (
+        "ApproveSession",
+        "Command",
+        "ProposeSession",
+        "Publish",
+        "Subscribe",
+        "Unsubscribe",
+    ),
+    "core": ("EngineConfig", "EngineCore", "Entropy"),
+    "dapp": ("DappEngine",),
+    "wallet": ("WalletEngine",),
+    "records": (
+        "HistoryRecord",
+        "PairingRecord",
+        "PairingState",
+        "PendingRequest",
+        "ProposalRecord",
+        "Role",
+        "SessionRecord",
+        "SessionState",
+        "VerifyContext",
+    ),
+    "events": (
+        "EngineEvent",
+        "MessageDropped",
+        "PairingDeleted",
+        "PairingExpired",
+        "PingReceived",
+        "ProposalExpired",
+        "ProposalReceived",
+        "ProposalRejected",
+        "RequestExpired",
+        "RequestReceived",
+        "ResponseReceived",
+        "SessionAcknowledged",
+        "SessionDeleted",
+        "SessionEventReceived",
+        "SessionExpired",
+        "SessionExtended",
+        "SessionSettled",
+        "SessionUpdated",
+    ),
+}
+_WHERE = {name: module for module, names in _HOMES.items() for name in names}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

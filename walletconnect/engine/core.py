@@ -151,6 +151,7 @@ class EngineCore:
         self._out: list[Command] = []
         self._events: list[EngineEvent] = []
         self.stats: Counter[str] = Counter()
+        self._last_id = 0
         self._request_handlers: dict[str, RequestHandler] = {
             "wc_sessionPing": self._on_session_ping,
             "wc_sessionExtend": self._on_session_extend,
@@ -230,8 +231,15 @@ class EngineCore:
         self._events.append(event)
 
     def _new_id(self, now: float) -> int:
-        """A 16-digit ``payloadId``: ms timestamp * 1000 + 3 random digits."""
-        return payload_id(int(now * 1000), int.from_bytes(self._entropy(2), "big"))
+        """A 16-digit ``payloadId`` (ms timestamp * 1000 + 3 random digits), strictly increasing.
+
+        Monotonic so that a burst within one millisecond never reuses an id: the peer
+        de-duplicates on (topic, id) and would drop the second message.
+        """
+        rpc_id = payload_id(int(now * 1000), int.from_bytes(self._entropy(2), "big"))
+        rpc_id = max(rpc_id, self._last_id + 1)
+        self._last_id = rpc_id
+        return rpc_id
 
     def _new_keypair(self) -> tuple[bytes, str]:
         pair = generate_keypair(self._entropy(32))

@@ -415,3 +415,11 @@ def test_malformed_proposal_auto_rejected_with_1121() -> None:
     [rejected] = _of(pair.take("dapp"), ProposalRejected)
     assert rejected.code == 5100
     assert [c.tag for c in pair.commands["wallet"] if isinstance(c, Publish)] == [1121]
+
+
+def test_ids_never_repeat_within_one_millisecond() -> None:
+    pair, topic = settled_pair()
+    ids = [pair.wallet.ping(topic, pair.now) for _ in range(300)]
+    assert len(set(ids)) == 300
+    assert ids == sorted(ids)
+    assert all(len(str(i)) == 16 for i in ids)

@@ -20,6 +20,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "proxy.commands.audit",
     "proxy.commands.report",
     "proxy.commands.policy_check",
+    "proxy.commands.run",
+    "proxy.commands.operator",
+    "proxy.commands.demo",
 )
 
 Handler = Callable[[argparse.Namespace], int]

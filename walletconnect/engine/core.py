@@ -629,6 +629,7 @@ class EngineCore:
         self._delete(RecordKind.PAIRING, topic)
         for pid in [p.id for p in self.proposals.values() if p.pairing_topic == topic]:
             self._drop_proposal(pid)
+            self._emit(ProposalExpired(pid, topic))
         self.history.drop_topic(topic)
         self._drop_sym_key(topic)
         self._out.append(Unsubscribe(topic))

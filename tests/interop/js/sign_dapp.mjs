@@ -88,7 +88,7 @@ try {
     try {
       await run(client, cmd);
     } catch (err) {
-      emit("cmd_error", { cmd: cmd.cmd, message: String(err?.message ?? JSON.stringify(err)), code: err?.code ?? null });
+      emit("cmd_error", { cmd: cmd.cmd, message: String(err?.message ?? JSON.stringify(err)), code: err?.code ?? null, data: err?.data ?? null });
     }
   }
   process.exit(0);

@@ -133,13 +133,16 @@ class NodeScript:
             + "\n".join(self.other_stdout[-15:])
         )
 
-    async def expect(self, event: str, timeout_s: float = 30.0) -> dict[str, Any]:
+    async def expect(self, event: str | tuple[str, ...], timeout_s: float = 30.0) -> dict[str, Any]:
         """Wait for the next ``{"sdk_event": event}`` line (earlier ones are kept in ``events``).
+
+        ``event`` may be a tuple of names: the first line with any of them is returned.
 
         Fails the test on an ``error`` event, on exit, or after ``timeout_s`` (killing the process).
         """
+        wanted = (event,) if isinstance(event, str) else event
         for seen in self.events:
-            if seen.get("sdk_event") == event and not seen.get("_consumed"):
+            if seen.get("sdk_event") in wanted and not seen.get("_consumed"):
                 seen["_consumed"] = True
                 return seen
         assert self.proc is not None
@@ -166,7 +169,7 @@ class NodeScript:
                         pytest.fail(
                             f"node script error: {obj.get('message')}\n{self.diagnostics()}"
                         )
-                    if obj["sdk_event"] == event:
+                    if obj["sdk_event"] in wanted:
                         obj["_consumed"] = True
                         return obj
         except TimeoutError:

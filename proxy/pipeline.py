@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -126,7 +127,9 @@ class RequestPipeline:
         replay_policy: ReplayPolicy,
         chains: Mapping[int, ChainRpc],
         clock: Callable[[], float] = time.time,
+        instance_id: str | None = None,
     ) -> None:
+        self.instance_id = instance_id or secrets.token_hex(8)
         self.store = store
         self.signer = signer
         self.pricer = pricer
@@ -319,7 +322,7 @@ class RequestPipeline:
             trace.reasons = ("duplicate",)
             if outcome.in_flight or outcome.stored_result is None:
                 return Silence("duplicate in flight")
-            return _stored(outcome.stored_result)
+            return _stored(outcome.stored_result, self.instance_id)
         if isinstance(outcome, Replay):
             trace.replay_layer = str(outcome.layer)
             self.metrics.replay_refusals.labels(str(outcome.layer)).inc()
@@ -381,7 +384,7 @@ class RequestPipeline:
             self.metrics.signer_latency.labels(self.signer.name).observe(
                 time.perf_counter() - started
             )
-        response = json.dumps({"result": result}, separators=(",", ":"))
+        response = json.dumps({"result": result, "by": self.instance_id}, separators=(",", ":"))
         await self.store.complete(claim, response, self.clock())
         trace.kind = "allow"
         return Answer(result)
@@ -453,14 +456,17 @@ class RequestPipeline:
         )
 
 
-def _stored(stored_result: str) -> Outcome:
+def _stored(stored_result: str, instance_id: str) -> Outcome:
+    """Re-send our own stored answer to a retry; stay silent when another replica answered it."""
     try:
         data = json.loads(stored_result)
     except ValueError:
         return Silence("unreadable stored result")
-    if isinstance(data, dict) and "result" in data:
-        return Answer(data["result"])
-    return Silence("stored result without a result")
+    if not isinstance(data, dict) or "result" not in data:
+        return Silence("stored result without a result")
+    if data.get("by") not in (None, instance_id):
+        return Silence("answered by another replica")
+    return Answer(data["result"])
 
 
 def _mismatch_kinds(decision: Decision | None) -> list[str]:

@@ -311,3 +311,18 @@ async def test_every_decision_lands_in_a_verifiable_audit_log(h: Harness) -> Non
     assert records[1]["reasons"] == ["destination_not_allowed"]
     assert verify_chain(lines).ok
     assert h.account not in "".join(r.get("payload_hash") or "" for r in records)
+
+
+async def test_replicas_sharing_a_store_answer_each_request_once(tmp_path: Path) -> None:
+    first = await _harness(tmp_path / "a")
+    second = await _harness(tmp_path / "b")
+    second.pipeline.store = first.pipeline.store  # two daemons, one shared replay store
+    request = first.request("personal_sign", [_message("both replicas see me"), first.account])
+    answered = await first.run(request)
+    assert isinstance(answered, Answer)
+    assert isinstance(await second.run(request), Silence)  # the other replica stays quiet
+    retry = await first.run(request)  # a retry reaching the replica that answered gets the same answer
+    assert isinstance(retry, Answer)
+    assert retry.result == answered.result
+    for h in (first, second):
+        await h.pipeline.audit.close()

@@ -41,6 +41,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from policy import jsonsafe
 from policy.actions import ActionClass
 from policy.errors import EnvelopeError, UnresolvedEnvelopeError
 
@@ -394,33 +395,10 @@ def parse_envelope(text: str | bytes, *, max_bytes: int = MAX_ENVELOPE_BYTES) ->
             text = text.decode("utf-8")
         except UnicodeDecodeError:
             raise EnvelopeError("envelope is not valid UTF-8") from None
-    if _nesting(text) > MAX_NESTING:
-        raise EnvelopeError(f"envelope JSON nested deeper than {MAX_NESTING}")
     try:
-        data = json.loads(text)
+        data = jsonsafe.loads(text, max_depth=MAX_NESTING)
+    except jsonsafe.JsonTooDeepError:
+        raise EnvelopeError(f"envelope JSON nested deeper than {MAX_NESTING}") from None
     except (ValueError, RecursionError):
         raise EnvelopeError("envelope is not valid JSON") from None
     return load_envelope(data)
-
-
-def _nesting(text: str) -> int:
-    """Deepest ``[``/``{`` nesting outside strings (checked before json.loads, whose C parser
-    recursion can overflow the stack on hostile input)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest

@@ -7,7 +7,6 @@ fees when an endpoint is configured). The filled values are what the policy then
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +14,7 @@ import aiohttp
 import structlog
 
 from proxy.errors import ProxyError
+from walletconnect import jsonsafe
 
 __all__ = ["ChainRpc", "ChainRpcError"]
 
@@ -55,7 +55,7 @@ class ChainRpc:
                     raise ChainRpcError(f"{method}: response too large")
                 if response.status != 200:
                     raise ChainRpcError(f"{method}: HTTP {response.status}")
-                reply = json.loads(raw)
+                reply = jsonsafe.loads(raw)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise ChainRpcError(f"{method}: {type(exc).__name__}") from exc
         if not isinstance(reply, dict):

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
 
+from walletconnect import jsonsafe
 from walletconnect.errors import JsonRpcParseError, SdkErrorInfo
 
 __all__ = [
@@ -229,7 +230,7 @@ def parse_message(text: str, *, max_size: int = MAX_MESSAGE_BYTES) -> JsonRpcMes
     if len(text) > max_size:
         raise JsonRpcParseError(f"oversized: {len(text)} > {max_size} characters")
     try:
-        obj = json.loads(text, parse_constant=_reject_constant)
+        obj = jsonsafe.loads(text, parse_constant=_reject_constant)
     except RecursionError as exc:
         raise JsonRpcParseError("not JSON: nested too deeply") from exc
     except ValueError as exc:  # JSONDecodeError, or an integer beyond int_max_str_digits

@@ -19,7 +19,6 @@ so the digest and the decoded meaning come from the same values.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +28,7 @@ from eth_account.messages import encode_typed_data
 from eth_utils.crypto import keccak
 from eth_utils.exceptions import ValidationError
 
+from policy import jsonsafe
 from policy.actions import ActionClass
 from policy.decode.context import Ctx
 from policy.decode.values import canonical_json_hash
@@ -133,7 +133,7 @@ def _load(value: Any, limit: int) -> Any:
     if len(value) > limit:
         raise DecodeError("too_large", f"typed data over {limit} bytes")
     try:
-        return json.loads(value, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        return jsonsafe.loads(value, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except (ValueError, RecursionError) as exc:
         if isinstance(exc, DecodeError):
             raise

@@ -6,7 +6,6 @@ Every route needs a token: the admin token for everyday operations, the separate
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,6 +14,7 @@ from aiohttp import web
 
 from proxy.admin.auth import Scope, bearer_token, token_matches
 from proxy.admin.backend import AdminBackend, NotFoundError
+from walletconnect import jsonsafe
 
 __all__ = ["BACKEND_KEY", "MAX_BODY_BYTES", "create_admin_app"]
 
@@ -61,8 +61,8 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     if not request.can_read_body:
         return {}
     try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        body = jsonsafe.loads(await request.text())
+    except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"body is not JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise TypeError("body must be a JSON object")

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import ssl
 from collections.abc import Mapping
 from pathlib import Path
@@ -45,6 +44,7 @@ from proxy.errors import (
     SignerUnavailableError,
 )
 from proxy.signers.base import SignedTransaction, normalize_transaction
+from walletconnect import jsonsafe
 
 __all__ = ["MAX_RESPONSE_BYTES", "RemoteSigner", "build_ssl_context"]
 
@@ -162,7 +162,7 @@ class RemoteSigner:
         if len(body) > MAX_RESPONSE_BYTES:
             raise SignerMismatchError(f"signer response to {method} is too large")
         try:
-            message = json.loads(body.decode("utf-8"))
+            message = jsonsafe.loads(body.decode("utf-8"))
         except (ValueError, UnicodeDecodeError):
             message = None
         if isinstance(message, dict) and isinstance(message.get("error"), dict):

@@ -14,7 +14,6 @@ logged, reported as :class:`MessageDropped`, and never raised out of ``receive_m
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -23,6 +22,7 @@ from typing import Any
 
 import structlog
 
+from walletconnect import jsonsafe
 from walletconnect.crypto import generate_keypair, hash_message
 from walletconnect.engine.commands import Command, Publish, Unsubscribe
 from walletconnect.engine.events import (
@@ -707,7 +707,7 @@ def _salvage_id(text: str, limit: int) -> int | None:
     if len(text) > limit:
         return None
     try:
-        data = json.loads(text)
+        data = jsonsafe.loads(text)
     except (ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or "method" not in data:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any, TypeAlias
 
+from walletconnect import jsonsafe
 from walletconnect.errors import WalletConnectError
 
 __all__ = [
@@ -299,7 +300,7 @@ def parse_frame(text: str, *, max_bytes: int = DEFAULT_LIMITS.max_frame_bytes) -
     if len(text) > max_bytes or _utf8_size(text) > max_bytes:
         raise _payload("PayloadSizeExceeded", "frame too large")
     try:
-        obj = json.loads(text, parse_constant=_reject_constant)
+        obj = jsonsafe.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         raise _payload("Serialization", "not JSON") from exc
     if not isinstance(obj, dict):

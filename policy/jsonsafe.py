@@ -1,0 +1,45 @@
+"""JSON parsing that refuses hostile nesting before the C parser sees it (pure; policy's twin of walletconnect.jsonsafe, kept separate because the packages never import each other).
+
+``json.loads`` recurses in C once per ``[``/``{``; when something in the process has raised the
+recursion limit, deeply nested input can overflow the C stack and kill the process instead of raising
+RecursionError. Every parser of untrusted text goes through :func:`loads`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+__all__ = ["MAX_JSON_DEPTH", "JsonTooDeepError", "json_depth", "loads"]
+
+#: Deeper than any EIP-712 document or envelope needs.
+MAX_JSON_DEPTH = 64
+
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+class JsonTooDeepError(ValueError):
+    """The JSON text nests arrays/objects deeper than allowed."""
+
+
+def json_depth(text: str) -> int:
+    """The deepest ``[``/``{`` nesting outside strings."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_STRINGS.sub("", text)):
+        if bracket in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def loads(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH, **kwargs: Any) -> Any:
+    """``json.loads`` after a nesting check; raises ValueError (JsonTooDeepError) for deep input."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    if text.count("[") + text.count("{") > max_depth and json_depth(text) > max_depth:
+        raise JsonTooDeepError(f"JSON nested deeper than {max_depth}")
+    return json.loads(text, **kwargs)

@@ -626,6 +626,22 @@ class SqliteReplayStore:
 
 
 def _connect(path: str, busy_timeout_s: float) -> sqlite3.Connection:
+    """Open and set up a connection, retrying while another process is setting up the same file.
+
+    Switching a new file to WAL can fail with "database is locked" at once (SQLite does not wait
+    for that lock), so two processes opening one fresh file at the same moment retry here.
+    """
+    deadline = time.monotonic() + busy_timeout_s
+    while True:
+        try:
+            return _connect_once(path, busy_timeout_s)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.01)
+
+
+def _connect_once(path: str, busy_timeout_s: float) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
     try:
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]

@@ -305,3 +305,45 @@ def test_a_revocation_in_one_process_stops_claims_in_another_at_once(
     assert len(after) >= 45
     assert set(after) == {refused}  # every claim that started after it returned was refused
     assert {kind for *_times, kind in log} <= {"Claim", refused}
+
+
+REVOKER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from policy.revocation import Revocation, RevocationPath
+    from proxy.stores import open_replay_store
+
+    async def main():
+        store = await open_replay_store(sys.argv[1])
+        revocation = Revocation("s-other", RevocationPath.POLICY, "n_denials", "policy", "why", 1.0)
+        assert await store.revoke(revocation)
+        await store.close()
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_a_watch_sees_a_revocation_made_by_another_process(store_url: str) -> None:
+    from proxy.stores.watch import watch_events
+
+    async def watch() -> dict[str, object]:
+        store = await open_replay_store(store_url)
+        try:
+            _events, cursor = await store.events_since(None)
+            stream = watch_events(store, cursor=cursor)
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", REVOKER, store_url, cwd=ROOT
+            )
+            assert await asyncio.wait_for(proc.wait(), TIMEOUT_S) == 0
+            event = await asyncio.wait_for(anext(stream), 5)
+            await stream.aclose()  # type: ignore[attr-defined]
+            return event
+        finally:
+            await store.close()
+
+    event = asyncio.run(watch())
+    assert event["kind"] == "revoke"
+    revocation = event["revocation"]
+    assert isinstance(revocation, dict)
+    assert (revocation["session"], revocation["rule"]) == ("s-other", "n_denials")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -146,4 +147,87 @@ async def test_open_replay_store_by_url(redis_url: str, prefix: str) -> None:
         assert await raw.exists(prefix + "c:" + won.claim_id) == 1
     finally:
         await raw.aclose()
+        await store.close()
+
+
+async def test_revocations_have_native_ttls_past_the_session_expiry(
+    redis_url: str, prefix: str
+) -> None:
+    from policy.revocation import BINDING_RETENTION_S, REVOCATION_MARGIN_S, Freeze
+
+    store = await RedisReplayStore.open(redis_url, prefix=prefix)
+    raw = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        expires = int(NOW) + 3600
+        await store.bind(contract.binding("s1", approved_at=NOW, expires_at=expires))
+        await store.revoke(contract.revocation("s1", at=NOW))
+        await store.revoke(contract.revocation("unbound", at=NOW))
+        await store.freeze(Freeze("ops", "stop", NOW))
+        # TTLs count from the record's own time: the session's remaining life + the margin
+        ttl = await raw.pttl(prefix + "r:s1")
+        assert (3600 + REVOCATION_MARGIN_S - 5) * 1000 < ttl <= (3600 + REVOCATION_MARGIN_S) * 1000
+        assert await raw.pttl(prefix + "r:unbound") > 30 * 86_400 * 1000
+        binding_ttl = await raw.pttl(prefix + "s:s1")
+        assert binding_ttl > (3600 + BINDING_RETENTION_S - 5) * 1000
+        assert await raw.pttl(prefix + "fz") == -1  # a freeze lasts until unfreeze
+    finally:
+        await raw.aclose()
+        await store.close()
+
+
+async def test_every_event_is_published_on_the_channel(redis_url: str, prefix: str) -> None:
+    store = await RedisReplayStore.open(redis_url, prefix=prefix)
+    raw = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    pubsub = raw.pubsub()
+    try:
+        assert store.channel == prefix + "events"
+        await pubsub.subscribe(store.channel)
+        confirmed = await pubsub.get_message(timeout=5)
+        assert confirmed is not None
+        assert confirmed["type"] == "subscribe"
+        await store.revoke(contract.revocation('s/1"x', at=NOW))  # JSON-escaped in the script
+        message = None
+        for _ in range(50):
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
+            if message is not None:
+                break
+        assert message is not None
+        event = json.loads(message["data"])
+        assert event["kind"] == "revoke"
+        assert event["session"] == 's/1"x'
+        assert event["revocation"]["reason"] == "user asked"
+        events, _head = await store.events_since(event["seq"] - 1)
+        assert events[0]["revocation"] == contract.revocation('s/1"x', at=NOW).to_dict()
+    finally:
+        await pubsub.aclose()
+        await raw.aclose()
+        await store.close()
+
+
+async def test_watch_survives_a_dropped_connection(redis_url: str, prefix: str) -> None:
+    store = await RedisReplayStore.open(redis_url, prefix=prefix)
+    peer = await RedisReplayStore.open(redis_url, prefix=prefix)
+    raw = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    _events, cursor = await peer.events_since(None)
+    stream = peer.watch(cursor=cursor)
+    seen: list[dict[str, object]] = []
+
+    async def follow() -> None:
+        async for event in stream:
+            seen.append(event)
+
+    task = asyncio.create_task(follow())
+    try:
+        await store.revoke(contract.revocation("before", at=NOW))
+        await contract.wait_until(lambda: len(seen) == 1, 5)
+        await raw.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+        await store.revoke(contract.revocation("after", at=NOW))  # maybe while disconnected
+        await contract.wait_until(lambda: len(seen) == 2, 10)
+        sessions = [e["revocation"]["session"] for e in seen]  # type: ignore[index]
+        assert sessions == ["before", "after"]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await raw.aclose()
+        await peer.close()
         await store.close()

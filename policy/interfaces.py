@@ -139,7 +139,8 @@ class ReplayStore(Protocol):
 
     async def revoke_all(self, revocation: Revocation, *, dapp: str | None = None) -> list[str]:
         """Atomically revoke every bound session not yet expired at ``revocation.at`` (only those
-        of origin ``dapp`` when given) that is not revoked yet; returns their sessions."""
+        of origin ``dapp`` when given) that is not revoked yet; returns those sessions (in no
+        particular order). Each gets ``revocation.for_session(session)`` and its own event."""
         ...
 
     async def revocation(self, session: str) -> Revocation | None:

@@ -1,6 +1,9 @@
 """Store adapters (I/O): the replay store on SQLite or Redis, and :func:`open_replay_store` to pick one by URL.
 
-Protocol-session stores (``wc_sqlite.py`` / ``wc_redis.py``) live beside these modules.
+The replay store also keeps revocations, the emergency freeze and session bindings (checked in
+the claim's atomic step); :func:`watch_events` follows its revoke / freeze / unfreeze events on
+any backend (Redis pub/sub, SQLite and memory by polling). Protocol-session stores
+(``wc_sqlite.py`` / ``wc_redis.py``) live beside these modules.
 """
 
 from __future__ import annotations
@@ -8,8 +11,9 @@ from __future__ import annotations
 from policy.errors import StoreUnavailableError
 from policy.interfaces import ReplayStore
 from policy.memory import MemoryReplayStore
+from proxy.stores.watch import watch_events
 
-__all__ = ["open_replay_store"]
+__all__ = ["open_replay_store", "watch_events"]
 
 
 async def open_replay_store(url: str) -> ReplayStore:

@@ -339,6 +339,7 @@ return #dead
 
 _WATCH_POLL_S = 1.0
 _WATCH_RETRY_S = 0.2
+_WATCH_CONFIRM_TRIES = 10
 
 
 def _ms(seconds: float) -> int:
@@ -701,10 +702,12 @@ class RedisReplayStore:
             pubsub = self._redis.pubsub()
             try:
                 await pubsub.subscribe(self.channel)
-                while True:  # wait until the server confirms the subscription
+                for _ in range(_WATCH_CONFIRM_TRIES):  # until the server confirms it
                     msg = await pubsub.get_message(timeout=_WATCH_POLL_S)
                     if msg is not None and msg.get("type") == "subscribe":
                         break
+                else:
+                    raise StoreUnavailableError("replay store (redis): subscription not confirmed")
                 missed, head = await self.events_since(cursor)
                 for event in missed:
                     yield event

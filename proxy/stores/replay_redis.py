@@ -25,11 +25,15 @@ Revocations, freeze, bindings and events (same prefix, same slot):
   counter; every event is also PUBLISHed on the channel ``<prefix>events`` by the same script
   that records it, and :meth:`RedisReplayStore.watch` follows that channel.
 
-The claim script reads ``fz`` and ``r:<session>`` before any replay key, so a freeze or a
-revocation recorded before the claim runs refuses it, on every replica, with nothing written.
+Like the claim script's claim hashes, the revoke script derives ``r:``/``s:`` key names from the
+prefix inside Lua (``revoke_all`` cannot list them in advance); the hash tag keeps them in the
+slot of the declared keys. The claim script reads ``fz`` and ``r:<session>`` before any replay
+key, so a freeze or a revocation recorded before the claim runs refuses it, on every replica,
+with nothing written.
 
 Durability is the server's: run Redis with ``appendonly yes`` and ``appendfsync always`` if a claim
-must survive a Redis crash, not only a proxy crash (the proxy-crash case is tested).
+(or a revocation) must survive a Redis crash, not only a proxy restart (the proxy-crash case is
+tested).
 redis-py errors become :class:`policy.errors.StoreUnavailableError`.
 """
 

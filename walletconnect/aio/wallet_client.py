@@ -18,7 +18,12 @@ import structlog
 
 from walletconnect.aio.engine_client import EngineClient
 from walletconnect.engine.core import EngineConfig, Entropy
-from walletconnect.engine.events import EngineEvent, ProposalReceived, RequestReceived
+from walletconnect.engine.events import (
+    EngineEvent,
+    ProposalReceived,
+    RequestReceived,
+    RevokedRequestReceived,
+)
 from walletconnect.engine.records import (
     PairingRecord,
     PendingRequest,
@@ -36,6 +41,7 @@ __all__ = [
     "RequestHandler",
     "RequestIgnored",
     "RequestRejected",
+    "RevokedRequestHandler",
     "WalletClient",
 ]
 
@@ -86,6 +92,8 @@ class RequestIgnored(Exception):  # noqa: N818 - a verdict: stay silent
 
 ProposalHandler = Callable[[ProposalRecord], Awaitable[Approval | Rejection]]
 RequestHandler = Callable[[PendingRequest, SessionRecord], Awaitable[Any]]
+RevokedRequestHandler = Callable[[RevokedRequestReceived], Awaitable[Mapping[str, Any] | None]]
+"""Answers a request on a revoked session: the JSON-RPC error to send (None: the revocation's)."""
 
 
 class WalletClient(EngineClient):
@@ -101,6 +109,7 @@ class WalletClient(EngineClient):
         store: WalletConnectStore | None = None,
         on_proposal: ProposalHandler | None = None,
         on_request: RequestHandler | None = None,
+        on_revoked_request: RevokedRequestHandler | None = None,
         project_id: str | None = None,
         config: EngineConfig | None = None,
         entropy: Entropy | None = None,
@@ -118,6 +127,7 @@ class WalletClient(EngineClient):
         )
         self.on_proposal = on_proposal
         self.on_request = on_request
+        self.on_revoked_request = on_revoked_request
         self._in_flight: set[tuple[str, int]] = set()
 
     @property
@@ -134,6 +144,8 @@ class WalletClient(EngineClient):
             self.spawn(self._decide(event.proposal))
         elif isinstance(event, RequestReceived):
             self._dispatch_request(event.request)
+        elif isinstance(event, RevokedRequestReceived):
+            self.spawn(self._handle_revoked(event))
 
     def _dispatch_request(self, pending: PendingRequest) -> None:
         key = (pending.topic, pending.id)
@@ -170,6 +182,9 @@ class WalletClient(EngineClient):
         assert self.on_request is not None
         session = self.engine.sessions.get(pending.topic)
         if session is None:
+            if self.engine.is_revoked_pending(pending.topic, pending.id):
+                await self._handle_revoked(_revoked_event(pending, self.engine))
+            self._in_flight.discard((pending.topic, pending.id))
             return
         try:
             result = await self.on_request(pending, session)
@@ -184,6 +199,20 @@ class WalletClient(EngineClient):
             await self._answer(pending, result=result)
         finally:
             self._in_flight.discard((pending.topic, pending.id))
+
+    async def _handle_revoked(self, event: RevokedRequestReceived) -> None:
+        error: Mapping[str, Any] | None = None
+        if self.on_revoked_request is not None:
+            try:
+                error = await self.on_revoked_request(event)
+            except Exception:
+                log.exception("wc.on_revoked_request_failed", id=event.id)
+        if error is None:
+            error = {"code": event.code, "message": event.message}
+        try:
+            await self.respond(event.topic, event.id, error=error)
+        except LocalProtocolError as exc:
+            log.info("wc.revoked_answer_not_sent", id=event.id, reason=str(exc))
 
     async def _answer(self, pending: PendingRequest, **kwargs: Any) -> None:
         try:
@@ -253,8 +282,44 @@ class WalletClient(EngineClient):
             self.engine.update(topic, namespaces, self.clock())
         await self.flush()
 
+    async def revoke(
+        self, topic: str, *, reason: SdkErrorInfo, watch_until: float, notify: bool = True
+    ) -> bool:
+        """End a session for good, keep watching its topic until ``watch_until`` (see
+        :meth:`WalletEngine.revoke`); later requests there go to ``on_revoked_request``."""
+        async with self._lock:
+            done = self.engine.revoke(
+                topic, self.clock(), reason=reason, watch_until=watch_until, notify=notify
+            )
+        await self.flush()
+        return done
+
+    async def watch_revoked(self, topic: str, *, reason: SdkErrorInfo, watch_until: float) -> bool:
+        """Watch a revoked session's topic again (after a restart); see :meth:`WalletEngine.watch_revoked`."""
+        async with self._lock:
+            done = self.engine.watch_revoked(
+                topic, self.clock(), reason=reason, watch_until=watch_until
+            )
+        await self.flush()
+        return done
+
     async def emit(self, topic: str, name: str, data: Any, chain_id: str) -> None:
         """wc_sessionEvent (accountsChanged, chainChanged, ...)."""
         async with self._lock:
             self.engine.emit(topic, name, data, chain_id, self.clock())
         await self.flush()
+
+
+def _revoked_event(pending: PendingRequest, engine: WalletEngine) -> RevokedRequestReceived:
+    stone = engine.tombstones.get(pending.topic)
+    return RevokedRequestReceived(
+        topic=pending.topic,
+        id=pending.id,
+        method=pending.method,
+        chain_id=pending.chain_id,
+        params=pending.params,
+        received_at=pending.received_at,
+        code=stone.code if stone is not None else 6000,
+        message=stone.message if stone is not None else "Session revoked.",
+        pending=True,
+    )

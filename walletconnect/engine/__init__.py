@@ -44,6 +44,7 @@ _HOMES = {
         "RequestExpired",
         "RequestReceived",
         "ResponseReceived",
+        "RevokedRequestReceived",
         "SessionAcknowledged",
         "SessionDeleted",
         "SessionEventReceived",

@@ -28,6 +28,7 @@ __all__ = [
     "RequestExpired",
     "RequestReceived",
     "ResponseReceived",
+    "RevokedRequestReceived",
     "SessionAcknowledged",
     "SessionDeleted",
     "SessionEventReceived",
@@ -200,6 +201,26 @@ class MessageDropped:
     answered: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class RevokedRequestReceived:
+    """A ``wc_sessionRequest`` arrived on a revoked session's topic (still watched until ``until``).
+
+    Nothing reaches the signing path: answer it with an error through ``respond(topic, id,
+    error=...)`` (``code``/``message`` are the revocation's, a sensible default answer). It is
+    also emitted for requests that were pending when the session was revoked (``pending=True``).
+    """
+
+    topic: str
+    id: int
+    method: str
+    chain_id: str | None
+    params: Any
+    received_at: float
+    code: int
+    message: str
+    pending: bool = False
+
+
 EngineEvent = (
     ProposalReceived
     | ProposalExpired
@@ -218,5 +239,6 @@ EngineEvent = (
     | PairingDeleted
     | PairingExpired
     | MessageDropped
+    | RevokedRequestReceived
 )
 """Union of every engine event."""

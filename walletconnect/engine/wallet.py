@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from walletconnect.crypto import derive_sym_key, hash_key
-from walletconnect.engine.commands import ApproveSession, Subscribe
+from walletconnect.engine.commands import ApproveSession, Subscribe, Unsubscribe
 from walletconnect.engine.core import (
     EngineConfig,
     EngineCore,
@@ -27,6 +27,7 @@ from walletconnect.engine.events import (
     ProposalReceived,
     RequestExpired,
     RequestReceived,
+    RevokedRequestReceived,
     SessionAcknowledged,
     SessionDeleted,
     SessionSettled,
@@ -65,10 +66,26 @@ from walletconnect.errors import (
 from walletconnect.storage import RecordKind
 from walletconnect.uri import parse_uri
 
-__all__ = ["WalletEngine"]
+__all__ = ["MAX_REVOKED_PENDING", "Tombstone", "WalletEngine"]
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _UNSET: Any = object()
+#: Requests on revoked topics awaiting their error answer; the oldest are forgotten beyond this.
+MAX_REVOKED_PENDING = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Tombstone:
+    """A revoked session whose topic stays watched (sym key and subscription kept) until ``until``.
+
+    Every ``wc_sessionRequest`` on it becomes a :class:`RevokedRequestReceived` event instead of
+    reaching the application's signing path; ``code``/``message`` are the revocation reason.
+    """
+
+    topic: str
+    until: float
+    code: int
+    message: str
 
 
 class WalletEngine(EngineCore):
@@ -92,6 +109,8 @@ class WalletEngine(EngineCore):
             }
         )
         self._response_handlers["wc_sessionSettle"] = self._on_settle_response
+        self.tombstones: dict[str, Tombstone] = {}
+        self._revoked_pending: dict[str, float] = {}
 
     # ------------------------------------------------------------------ pairing
 
@@ -334,6 +353,10 @@ class WalletEngine(EngineCore):
     # ------------------------------------------------------------------ requests
 
     def _on_request(self, req: InboundRequest) -> None:
+        tombstone = self.tombstones.get(req.topic)
+        if tombstone is not None and req.topic not in self.sessions:
+            self._on_revoked_request(req, tombstone)
+            return
         session = self._session_for_inbound(req, SessionInput.RECEIVE_REQUEST)
         request = req.params.get("request")
         chain_id = req.params.get("chainId")
@@ -395,6 +418,12 @@ class WalletEngine(EngineCore):
             raise LocalProtocolError("respond() needs exactly one of result / error")
         key = self._pending_key(topic, rpc_id)
         pending = self.pending.get(key)
+        if pending is None and key in self._revoked_pending:
+            if error is None:
+                raise LocalProtocolError(f"session {topic} is revoked: only an error may answer")
+            del self._revoked_pending[key]
+            self.send_error(topic, rpc_id, "wc_sessionRequest", error)
+            return
         if pending is None:
             raise LocalProtocolError(f"no pending request {rpc_id} on {topic}")
         if now >= pending.expiry:
@@ -411,6 +440,121 @@ class WalletEngine(EngineCore):
     def pending_requests(self) -> list[PendingRequest]:
         """Requests not answered yet, oldest first (re-dispatch these after a restart)."""
         return sorted(self.pending.values(), key=lambda p: (p.received_at, p.id))
+
+    def is_revoked_pending(self, topic: str, rpc_id: int) -> bool:
+        """Whether ``rpc_id`` on ``topic`` is a request of a revoked session awaiting its error."""
+        return self._pending_key(topic, rpc_id) in self._revoked_pending
+
+    # ------------------------------------------------------------------ revocation (tombstones)
+
+    def revoke(
+        self,
+        topic: str,
+        now: float,
+        *,
+        reason: SdkErrorInfo,
+        watch_until: float,
+        notify: bool = True,
+    ) -> bool:
+        """End a session for good but keep watching its topic until ``watch_until``.
+
+        With ``notify`` the dApp gets ``wc_sessionDelete`` with ``reason`` (skip it when another
+        instance sharing the session already sent it). The session, its pending requests and its
+        private key go; its sym key, history and relay subscription stay, as a :class:`Tombstone`,
+        so later requests on the topic are seen (:class:`RevokedRequestReceived`) and can be
+        refused. Requests pending at this moment may still be answered, with an error only.
+        Returns False when there is no live session on ``topic`` (nothing done).
+        """
+        session = self.sessions.get(topic)
+        if session is None:
+            return False
+        if notify and now < session.expiry:
+            self.send_request(topic, "wc_sessionDelete", reason.to_dict(), now)
+        self.sessions.pop(topic, None)
+        self._delete(RecordKind.SESSION, topic)
+        for key in [k for k, p in self.pending.items() if p.topic == topic]:
+            pending = self.pending.pop(key)
+            self._delete(RecordKind.PENDING_REQUEST, key)
+            self._remember_revoked(key, float(pending.expiry))
+        if self._private_keys.pop(session.self_public_key, None) is not None:
+            self._delete(RecordKind.PRIVATE_KEY, session.self_public_key)
+        self._emit(SessionDeleted(topic, reason.code, reason.message, by_peer=False))
+        if watch_until > now:
+            self.tombstones[topic] = Tombstone(topic, watch_until, reason.code, reason.message)
+        else:
+            self._bury(topic)
+        return True
+
+    def watch_revoked(
+        self, topic: str, now: float, *, reason: SdkErrorInfo, watch_until: float
+    ) -> bool:
+        """Watch a revoked session's topic again after a restart (its sym key was kept).
+
+        Returns False (and forgets the key) when ``watch_until`` has passed; False when the topic
+        has a live session (revoke it instead) or no key.
+        """
+        if topic in self.sessions or topic in self.pairings or topic not in self._sym_keys:
+            return False
+        if watch_until <= now:
+            self._bury(topic)
+            return False
+        known = topic in self.tombstones
+        self.tombstones[topic] = Tombstone(topic, watch_until, reason.code, reason.message)
+        if not known:
+            self._out.append(Subscribe(topic))
+        return True
+
+    def _bury(self, topic: str) -> None:
+        """Stop watching a revoked topic: forget its key and history, unsubscribe."""
+        self.tombstones.pop(topic, None)
+        self.history.drop_topic(topic)
+        self._drop_sym_key(topic)
+        self._out.append(Unsubscribe(topic))
+
+    def _remember_revoked(self, key: str, expiry: float) -> None:
+        self._revoked_pending[key] = expiry
+        while len(self._revoked_pending) > MAX_REVOKED_PENDING:
+            del self._revoked_pending[next(iter(self._revoked_pending))]
+
+    def _on_revoked_request(self, req: InboundRequest, tombstone: Tombstone) -> None:
+        request = req.params.get("request")
+        method = request.get("method") if isinstance(request, dict) else None
+        chain_id = req.params.get("chainId")
+        self._remember_revoked(
+            self._pending_key(req.topic, req.id), req.now + self.config.request_expiry_s
+        )
+        self._emit(
+            RevokedRequestReceived(
+                topic=req.topic,
+                id=req.id,
+                method=method if isinstance(method, str) else "",
+                chain_id=chain_id if isinstance(chain_id, str) else None,
+                params=request.get("params") if isinstance(request, dict) else None,
+                received_at=req.now,
+                code=tombstone.code,
+                message=tombstone.message,
+            )
+        )
+
+    def topics(self) -> list[str]:
+        """Pairings, sessions and watched revoked topics (resubscribe these)."""
+        return [*super().topics(), *(t for t in self.tombstones if t not in self.sessions)]
+
+    def next_deadline(self) -> float | None:
+        """The earliest expiry, tombstones included."""
+        times = [t.until for t in self.tombstones.values()]
+        base = super().next_deadline()
+        if base is not None:
+            times.append(base)
+        return min(times, default=None)
+
+    def expire(self, now: float) -> None:
+        """Expire as the core does, and stop watching revoked topics past their ``until``."""
+        super().expire(now)
+        for topic in [t for t, stone in self.tombstones.items() if stone.until <= now]:
+            self._bury(topic)
+        for key in [k for k, until in self._revoked_pending.items() if until <= now]:
+            del self._revoked_pending[key]
 
     # ------------------------------------------------------------------ update / events
 

@@ -14,14 +14,9 @@ to the first refused claim on B (p50/p99 over ``REVOKE_TRIALS``; issue 8 target:
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
 import statistics
-import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,6 +24,7 @@ from typing import Any
 from policy.interfaces import ReplayStore
 from policy.replay import BudgetCharge, Claim, ReplayKey, ReplayLayer, RequestIdentity, Revoked
 from policy.revocation import Revocation, RevocationPath
+from proxy.bench.redis_server import running_redis
 from proxy.stores import open_replay_store
 from proxy.stores.watch import watch_events
 
@@ -40,63 +36,6 @@ TIME_LIMIT_S = 30.0
 REVOKE_TRIALS = 200
 REVOKE_TARGET_P99_MS = 50.0
 _TRIAL_LIMIT_S = 5.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _redis_server() -> Iterator[str | None]:
-    """A throwaway redis-server on a free loopback port (None when the binary is missing)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        yield None
-        return
-    port = _free_port()
-    with tempfile.TemporaryDirectory(prefix="wcproxy-bench-redis-") as tmp:
-        proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                tmp,
-                "--protected-mode",
-                "yes",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
-                        conn.sendall(b"PING\r\n")
-                        if conn.recv(16).startswith(b"+PONG"):
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server did not start on port {port}")
-                time.sleep(0.05)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def _request(i: int, run: str) -> tuple[list[ReplayKey], RequestIdentity]:
@@ -237,7 +176,7 @@ def run() -> dict[str, Any]:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="wcproxy-bench-sqlite-") as tmp:
         results["sqlite"] = asyncio.run(_bench(f"sqlite:{Path(tmp) / 'replay.db'}"))
-    with _redis_server() as url:
+    with running_redis() as url:
         results["redis"] = (
             asyncio.run(_bench(url)) if url else {"skipped": "redis-server not installed"}
         )

@@ -321,7 +321,8 @@ async def test_replicas_sharing_a_store_answer_each_request_once(tmp_path: Path)
     answered = await first.run(request)
     assert isinstance(answered, Answer)
     assert isinstance(await second.run(request), Silence)  # the other replica stays quiet
-    retry = await first.run(request)  # a retry reaching the replica that answered gets the same answer
+    # a retry reaching the replica that answered gets the same answer
+    retry = await first.run(request)
     assert isinstance(retry, Answer)
     assert retry.result == answered.result
     for h in (first, second):

@@ -23,22 +23,33 @@ import structlog
 from aiohttp import web
 
 from policy.envelope import CapabilityEnvelope, parse_envelope
+from policy.errors import RecordError
 from policy.interfaces import ReplayStore
 from policy.replay import ReplayPolicy
-from policy.revocation import Freeze, Revocation, RevocationPath, SessionBinding
+from policy.revocation import (
+    UNBOUND_SESSION_TTL_S,
+    EventKind,
+    Freeze,
+    Revocation,
+    RevocationPath,
+    SessionBinding,
+)
 from proxy.admin.app import create_admin_app
 from proxy.admin.backend import NotFoundError
 from proxy.audit.log import AuditLog, FileChainHeadStore
 from proxy.audit.record import AuditEntry
 from proxy.chain_rpc import ChainRpc
 from proxy.config import Settings
+from proxy.error_map import frozen_error, revoked_error
 from proxy.errors import ConfigError, ConfigIssue
 from proxy.metrics import Metrics
-from proxy.pipeline import Answer, RequestPipeline, SessionView, Silence
+from proxy.pipeline import Answer, Outcome, RequestPipeline, SessionView, Silence
+from proxy.revocation_rules import RuleEvaluator, RuleFiring
 from proxy.session_rules import SessionPlan, plan_session, proposal_facts
 from proxy.signers.base import Signer
 from proxy.signers.factory import build_signer
 from proxy.stores import open_replay_store
+from proxy.stores.watch import watch_events
 from proxy.stores.wc import open_wc_store
 from proxy.translate import WcRequest
 from proxy.wiring import build_pricer
@@ -52,12 +63,13 @@ from walletconnect.aio.wallet_client import (
 )
 from walletconnect.engine.events import (
     MessageDropped,
+    RevokedRequestReceived,
     SessionDeleted,
     SessionExpired,
     SessionSettled,
 )
 from walletconnect.engine.records import PendingRequest, ProposalRecord, SessionRecord
-from walletconnect.errors import WalletConnectError, sdk_error
+from walletconnect.errors import LocalProtocolError, SdkErrorInfo, WalletConnectError, sdk_error
 from walletconnect.uri import parse_uri
 
 __all__ = ["Daemon", "QueuedProposal"]
@@ -66,6 +78,10 @@ log = structlog.get_logger(__name__)
 
 _SWEEP_INTERVAL_S = 1.0
 _PURGE_INTERVAL_S = 300.0
+#: Methods by which a dApp gives up its own session's authority (user path, no capability needed).
+REVOKE_METHODS = frozenset({"wallet_revokePermissions", "wallet_revokeExecutionPermission"})
+#: The SDK code a wallet's wc_sessionDelete carries (the message says why).
+_DELETE_CODE = 6000
 
 
 @dataclass(slots=True)
@@ -100,6 +116,9 @@ class Daemon:
         self._envelopes: dict[str, CapabilityEnvelope] = {}
         self._frozen: Freeze | None = None
         self._pending_plans: dict[int, tuple[SessionPlan, str]] = {}
+        self.rules = RuleEvaluator(settings.revocation.rules)
+        self._revoked: dict[str, Revocation] = {}
+        self._revoking: set[str] = set()
         self.relay_url = ""
         self.admin_url = ""
         self.store: ReplayStore
@@ -159,7 +178,9 @@ class Daemon:
             replay_policy=ReplayPolicy(id_window_s=settings.replay.id_window_s),
             chains=chains,
             clock=self.clock,
+            is_frozen=lambda: self._frozen is not None,
         )
+        _events, cursor = await self.store.events_since(None)  # follow from here on
         for binding in await self.store.bindings():
             if binding.ended_at is None:
                 self._remember(binding)
@@ -172,6 +193,7 @@ class Daemon:
             store=wc_store,
             on_proposal=self._on_proposal,
             on_request=self._on_request,
+            on_revoked_request=self._on_revoked_request,
             project_id=(
                 settings.relay.project_id.get_secret_value() if settings.relay.project_id else None
             ),
@@ -179,10 +201,12 @@ class Daemon:
         )
         await self.wallet.start()
         self._stack.push_async_callback(self.wallet.close)
+        await self._reconcile_revocations()
         await self._open_admin()
         self._tasks = [
             asyncio.create_task(self._watch_events(), name="wcproxy-events"),
             asyncio.create_task(self._sweep(), name="wcproxy-sweep"),
+            asyncio.create_task(self._follow_store(cursor), name="wcproxy-store-events"),
         ]
         await self._audit(AuditEntry(event="startup", details={"signer": self.signer.name}))
         for uri in self.pair_uris:
@@ -265,6 +289,12 @@ class Daemon:
 
     async def _on_proposal(self, proposal: ProposalRecord) -> Approval | Rejection:
         now = self.clock()
+        if self._frozen is not None:
+            origin = str(proposal.proposer_metadata.get("url", ""))
+            await self._audit(
+                AuditEntry(event="session_rejected", dapp=origin, details={"why": "frozen"})
+            )
+            return Rejection(sdk_error("USER_REJECTED", "signing is frozen by an emergency stop"))
         verified = (
             proposal.verify_context.origin
             if proposal.verify_context.validation == "VALID"
@@ -374,16 +404,159 @@ class Daemon:
             expiry=pending.expiry,
             received_at=pending.received_at,
         )
+        if pending.method in REVOKE_METHODS:
+            await self._dapp_revokes(pending, binding)
         view = SessionView(
             topic=session.topic, envelope=envelope, namespaces=session.namespaces, dapp=binding.dapp
         )
-        outcome = await self.pipeline.handle(request, view)
+        outcome, facts = await self.pipeline.judge(request, view)
+        firings = self.rules.observe(facts)
+        if firings and await self._apply_rules(firings, binding):
+            # Revoked by a rule: answer this request first, then tell the dApp the session is over.
+            await self._send(pending, outcome)
+            await self._retire(session.topic, notify=True)
+            raise RequestIgnored("answered before the policy revocation")
         if isinstance(outcome, Answer):
             return outcome.result
         if isinstance(outcome, Silence):
             raise RequestIgnored(outcome.why)
         error = outcome.error
         raise RequestRejected(error.code, error.message, error.data)
+
+    async def _send(self, pending: PendingRequest, outcome: Outcome) -> None:
+        """Answer ``pending`` with ``outcome`` ourselves (nothing for a Silence)."""
+        try:
+            if isinstance(outcome, Answer):
+                await self.wallet.respond(pending.topic, pending.id, result=outcome.result)
+            elif not isinstance(outcome, Silence):
+                await self.wallet.respond(pending.topic, pending.id, error=outcome.error.to_dict())
+        except LocalProtocolError as exc:
+            log.warning("response_not_sent", id=pending.id, reason=str(exc))
+
+    async def _dapp_revokes(self, pending: PendingRequest, binding: SessionBinding) -> None:
+        """``wallet_revokePermissions`` & co.: the dApp revokes its own session (user path).
+
+        Recorded first, answered ``null``, then ``wc_sessionDelete``; no capability is needed.
+        """
+        topic = pending.topic
+        self._revoking.add(topic)
+        try:
+            await self._record_revocation(
+                topic,
+                RevocationPath.USER,
+                actor="dapp",
+                reason=f"{pending.method} from the dApp",
+                rule=None,
+                alert_at=pending.received_at,
+            )
+            await self._audit(
+                AuditEntry(
+                    event="request",
+                    decision="allow",
+                    session=topic,
+                    dapp=binding.dapp,
+                    method=pending.method,
+                    action_class="permission.revoke",
+                    chain=pending.chain_id,
+                    request_id=pending.id,
+                    envelope_id=binding.envelope_id,
+                    details={"delegated": True, "kind": "revoke"},
+                )
+            )
+            self.metrics.record_request(
+                method=pending.method, action_class="permission.revoke", allowed=True, reasons=()
+            )
+            try:
+                await self.wallet.respond(topic, pending.id, result=None)
+            except LocalProtocolError as exc:
+                log.warning("response_not_sent", id=pending.id, reason=str(exc))
+            await self._retire(topic, notify=True)
+        finally:
+            self._revoking.discard(topic)
+        raise RequestIgnored("answered: the dApp revoked its session")
+
+    async def _apply_rules(self, firings: list[RuleFiring], binding: SessionBinding) -> bool:
+        """Raise each firing rule's alert; record a revocation for the first revoke rule.
+
+        Returns whether the session is now revoked (by this call).
+        """
+        revoked = False
+        for firing in firings:
+            severity = "critical" if firing.action == "revoke" else "warning"
+            alert_at = self.clock()
+            self.metrics.alerts.labels(firing.rule, severity).inc()
+            log.warning("alert", rule=firing.rule, session=firing.session, severity=severity)
+            await self._audit(
+                AuditEntry(
+                    event="alert",
+                    session=firing.session,
+                    dapp=binding.dapp,
+                    envelope_id=binding.envelope_id,
+                    reasons=firing.reasons,
+                    details={
+                        "rule": firing.rule,
+                        "trigger": firing.trigger,
+                        "action": firing.action,
+                        "severity": severity,
+                        "alert_at": alert_at,
+                        "count": firing.count,
+                        "first_at": firing.first_at,
+                    },
+                )
+            )
+            if firing.action == "revoke" and not revoked:
+                self._revoking.add(firing.session)
+                try:
+                    revoked = await self._record_revocation(
+                        firing.session,
+                        RevocationPath.POLICY,
+                        actor="policy",
+                        reason=f"rule {firing.rule}: {firing.trigger}",
+                        rule=firing.rule,
+                        alert_at=alert_at,
+                    )
+                finally:
+                    self._revoking.discard(firing.session)
+        return revoked
+
+    async def _on_revoked_request(self, event: RevokedRequestReceived) -> dict[str, Any]:
+        """A request on a revoked session (its topic is still watched): refuse and count it."""
+        revocation = self._revoked.get(event.topic) or await self.store.revocation(event.topic)
+        if self._frozen is not None:
+            error = frozen_error()
+        elif revocation is not None:
+            error = revoked_error(str(revocation.path), revocation.reason)
+        else:
+            error = revoked_error("unknown", event.message)
+        binding = self._bindings.get(event.topic) or await self.store.binding(event.topic)
+        self.metrics.post_revocation_attempts.inc()
+        self.metrics.record_request(
+            method=event.method or "unknown",
+            action_class="unknown",
+            allowed=False,
+            reasons=(str(error.data.get("reason", error.kind)),),
+        )
+        await self._audit(
+            AuditEntry(
+                event="request",
+                decision="deny",
+                reasons=(str(error.data.get("reason", error.kind)),),
+                session=event.topic,
+                dapp=binding.dapp if binding is not None else None,
+                method=event.method or None,
+                chain=event.chain_id,
+                request_id=event.id,
+                envelope_id=binding.envelope_id if binding is not None else None,
+                latency_us=int(max(0.0, self.clock() - event.received_at) * 1e6),
+                details={
+                    "delegated": True,
+                    "kind": error.kind,
+                    "post_revocation": True,
+                    "error_code": error.code,
+                },
+            )
+        )
+        return error.to_dict()
 
     async def _end_session(self, topic: str, end: str) -> None:
         binding = self._bindings.pop(topic, None)
@@ -453,6 +626,60 @@ class Daemon:
             return
         plan, origin = planned
         await self._bind(event.session, plan, origin)
+
+    async def _reconcile_revocations(self) -> None:
+        """At start: end sessions revoked while we were down; watch revoked topics again."""
+        now = self.clock()
+        for revocation in await self.store.revocations():
+            topic = revocation.session
+            if topic is None:
+                continue
+            self._revoked[topic] = revocation
+            binding = await self.store.binding(topic)
+            if topic in self.wallet.sessions:  # revoked, but the dApp may not have been told
+                await self._retire(topic, notify=True)
+                continue
+            if binding is None:
+                continue
+            with contextlib.suppress(WalletConnectError):
+                await self.wallet.watch_revoked(
+                    topic, reason=_delete_reason(revocation), watch_until=float(binding.expires_at)
+                )
+        log.info("revocations_restored", revoked=len(self._revoked), at=now)
+
+    async def _follow_store(self, cursor: int) -> None:
+        """React at once to revocations and freezes recorded by other replicas (the store's event feed).
+
+        Only an accelerator: every claim checks the store itself. The revoking replica sent
+        wc_sessionDelete; here the session just ends locally and its topic stays watched.
+        """
+        async for event in watch_events(self.store, cursor=cursor):
+            try:
+                await self._on_store_event(event)
+            except (RecordError, KeyError, TypeError, ValueError) as exc:
+                log.warning("store_event_unreadable", error=str(exc))
+            except Exception:  # a supervised task: log and carry on
+                log.exception("store_event_failed")
+
+    async def _on_store_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("kind")
+        if kind == EventKind.REVOKE:
+            revocation = Revocation.from_dict(event["revocation"])
+            topic = revocation.session
+            if topic is None or topic in self._revoking:
+                return
+            self._revoked.setdefault(topic, revocation)
+            if topic in self.wallet.sessions or topic in self._bindings:
+                log.info("revoked_elsewhere", topic=topic, path=str(revocation.path))
+                await self._retire(topic, notify=False)
+        elif kind == EventKind.FREEZE:
+            self._frozen = Freeze.from_dict(event["freeze"])
+            self.metrics.frozen.set(1)
+            log.warning("frozen_elsewhere", actor=self._frozen.actor)
+        elif kind == EventKind.UNFREEZE:
+            self._frozen = await self.store.frozen()
+            self.metrics.frozen.set(1 if self._frozen else 0)
+            log.info("unfrozen_elsewhere")
 
     async def _sweep(self) -> None:
         """End sessions whose envelope expired (wc_sessionDelete), purge the store now and then."""
@@ -588,25 +815,61 @@ class Daemon:
     async def revoke(
         self, *, session: str | None, dapp: str | None, revoke_all: bool, actor: str, reason: str
     ) -> dict[str, Any]:
-        """User-path revocation of one session, a dApp's sessions, or all."""
+        """User-path revocation of one session, a dApp's sessions, or all (every replica's)."""
+        requested_at = self.clock()
         if session is not None:
-            targets = (
-                [session] if session in self._bindings or await self.store.binding(session) else []
-            )
-            if not targets:
+            known = session in self._bindings or await self.store.binding(session) is not None
+            if not known:
                 raise NotFoundError(f"no session {session}")
-        elif dapp is not None:
-            targets = [
-                t for t, b in self._bindings.items() if b.dapp.rstrip("/") == dapp.rstrip("/")
-            ]
-        else:
-            targets = list(self._bindings)
-        revoked = [
+            first = await self.revoke_session(
+                session, RevocationPath.USER, actor=actor, reason=reason, alert_at=requested_at
+            )
+            return {"revoked": [session] if first else []}
+        record = Revocation(
+            session=None,
+            path=RevocationPath.USER,
+            rule=None,
+            actor=actor,
+            reason=reason,
+            at=requested_at,
+            alert_at=requested_at,
+        )
+        return {"revoked": await self._revoke_many(record, dapp=dapp)}
+
+    async def _revoke_many(self, record: Revocation, *, dapp: str | None) -> list[str]:
+        """Revoke every bound session (of ``dapp``) in one store step, then end those held here."""
+        local = [
             t
-            for t in targets
-            if await self.revoke_session(t, RevocationPath.USER, actor=actor, reason=reason)
+            for t, b in self._bindings.items()
+            if dapp is None or b.dapp.rstrip("/") == dapp.rstrip("/")
         ]
-        return {"revoked": revoked}
+        self._revoking.update(local)
+        try:
+            revoked = await self.store.revoke_all(
+                record, dapp=None if dapp is None else self._stored_origin(dapp)
+            )
+            for topic in revoked:
+                await self._after_record(record.for_session(topic), self.clock())
+                await self._retire(topic, notify=True)
+            for topic in local:  # not in the store's list: revoked before, or never bound there
+                if topic not in revoked and await self.revoke_session(
+                    topic,
+                    record.path,
+                    actor=record.actor,
+                    reason=record.reason,
+                    alert_at=record.alert_at,
+                ):
+                    revoked.append(topic)
+        finally:
+            self._revoking.difference_update(local)
+        return revoked
+
+    def _stored_origin(self, dapp: str) -> str:
+        """The origin as bindings store it (the CLI may add or drop a trailing slash)."""
+        for binding in self._bindings.values():
+            if binding.dapp.rstrip("/") == dapp.rstrip("/"):
+                return binding.dapp
+        return dapp
 
     async def revoke_session(
         self,
@@ -619,6 +882,27 @@ class Daemon:
         alert_at: float | None = None,
     ) -> bool:
         """Record the revocation (effective at once for every replica), then tell the dApp."""
+        self._revoking.add(topic)
+        try:
+            first = await self._record_revocation(
+                topic, path, actor=actor, reason=reason, rule=rule, alert_at=alert_at
+            )
+            await self._retire(topic, notify=True)
+        finally:
+            self._revoking.discard(topic)
+        return first
+
+    async def _record_revocation(
+        self,
+        topic: str,
+        path: RevocationPath,
+        *,
+        actor: str,
+        reason: str,
+        rule: str | None,
+        alert_at: float | None,
+    ) -> bool:
+        """Record a revocation in the store (first wins); metrics and audit for the first."""
         now = self.clock()
         record = Revocation(
             session=topic,
@@ -630,58 +914,108 @@ class Daemon:
             alert_at=alert_at,
         )
         first = await self.store.revoke(record)
-        binding = self._bindings.get(topic)
         if first:
-            self.metrics.revocations.labels(str(path), rule or "").inc()
-            if alert_at is not None:
-                self.metrics.time_to_revoke.labels(str(path)).observe(max(0.0, now - alert_at))
-            await self._audit(
-                AuditEntry(
-                    event="revocation",
-                    session=topic,
-                    dapp=binding.dapp if binding else None,
-                    details={
-                        "path": str(path),
-                        "rule": rule,
-                        "actor": actor,
-                        "reason": reason,
-                        "alert_at": alert_at,
-                        "effective_at": now,
-                        "time_to_revoke_s": None if alert_at is None else round(now - alert_at, 6),
-                    },
-                )
-            )
-        with contextlib.suppress(WalletConnectError):
-            await self.wallet.disconnect(topic)
-        await self._end_session(topic, "revocation")
+            await self._after_record(record, now)
+        else:
+            kept = await self.store.revocation(topic)
+            if kept is not None:
+                self._revoked[topic] = kept
         return first
 
+    async def _after_record(self, record: Revocation, now: float) -> None:
+        """Metrics and audit of a revocation this daemon recorded."""
+        assert record.session is not None
+        topic = record.session
+        self._revoked[topic] = record
+        binding = self._bindings.get(topic)
+        path = str(record.path)
+        self.metrics.revocations.labels(path, record.rule or "").inc()
+        alert_at = record.alert_at
+        if alert_at is not None:
+            self.metrics.time_to_revoke.labels(path).observe(max(0.0, now - alert_at))
+        await self._audit(
+            AuditEntry(
+                event="revocation",
+                session=topic,
+                dapp=binding.dapp if binding else None,
+                envelope_id=binding.envelope_id if binding else None,
+                details={
+                    "path": path,
+                    "rule": record.rule,
+                    "actor": record.actor,
+                    "reason": record.reason,
+                    "alert_at": alert_at,
+                    "effective_at": now,
+                    "time_to_revoke_s": None
+                    if alert_at is None
+                    else round(max(0.0, now - alert_at), 6),
+                },
+            )
+        )
+
+    async def _retire(self, topic: str, *, notify: bool) -> None:
+        """End a revoked session here: wc_sessionDelete (``notify``), keep its topic watched."""
+        revocation = self._revoked.get(topic) or await self.store.revocation(topic)
+        binding = self._bindings.get(topic) or await self.store.binding(topic)
+        live = self.wallet.sessions.get(topic)
+        watch_until = float(
+            binding.expires_at
+            if binding is not None
+            else live.expiry
+            if live is not None
+            else self.clock() + UNBOUND_SESSION_TTL_S
+        )
+        with contextlib.suppress(WalletConnectError):
+            await self.wallet.revoke(
+                topic,
+                reason=_delete_reason(revocation),
+                watch_until=watch_until,
+                notify=notify,
+            )
+        self.rules.forget(topic)
+        await self._end_session(topic, "revocation")
+
     async def emergency_stop(self, *, actor: str, reason: str) -> dict[str, Any]:
-        """Freeze all signing and revoke every session (audited)."""
+        """Freeze all signing and revoke every session of every replica (audited: who, why, when)."""
         now = self.clock()
         freeze = Freeze(actor=actor, reason=reason, at=now)
-        await self.store.freeze(freeze)
-        self._frozen = freeze
+        first = await self.store.freeze(freeze)
+        self._frozen = freeze if first else (await self.store.frozen() or freeze)
         self.metrics.frozen.set(1)
         await self._audit(
-            AuditEntry(event="emergency_stop", details={"actor": actor, "reason": reason})
-        )
-        revoked = [
-            t
-            for t in list(self._bindings)
-            if await self.revoke_session(
-                t, RevocationPath.EMERGENCY, actor=actor, reason=reason, alert_at=now
+            AuditEntry(
+                event="emergency_stop",
+                details={"actor": actor, "reason": reason, "at": now, "already_frozen": not first},
             )
-        ]
+        )
+        record = Revocation(
+            session=None,
+            path=RevocationPath.EMERGENCY,
+            rule=None,
+            actor=actor,
+            reason=reason,
+            at=now,
+            alert_at=now,
+        )
+        revoked = await self._revoke_many(record, dapp=None)
         return {"frozen": True, "revoked": revoked}
 
     async def emergency_resume(self, *, actor: str, reason: str) -> dict[str, Any]:
         """Lift the freeze (revoked sessions stay revoked)."""
-        lifted = await self.store.unfreeze(actor, reason, self.clock())
+        now = self.clock()
+        lifted = await self.store.unfreeze(actor, reason, now)
         self._frozen = None
         self.metrics.frozen.set(0)
         await self._audit(
-            AuditEntry(event="emergency_resume", details={"actor": actor, "reason": reason})
+            AuditEntry(
+                event="emergency_resume",
+                details={
+                    "actor": actor,
+                    "reason": reason,
+                    "at": now,
+                    "lifted": lifted.to_dict() if lifted is not None else None,
+                },
+            )
         )
         return {"frozen": False, "was_frozen": lifted is not None}
 
@@ -723,3 +1057,13 @@ def _unlink_if(path: Path, content: str) -> None:
     with contextlib.suppress(OSError):
         if path.read_text(encoding="utf-8").strip() == content:
             path.unlink()
+
+
+def _delete_reason(revocation: Revocation | None) -> SdkErrorInfo:
+    """The wc_sessionDelete reason the dApp gets: the SDK's disconnect code, the revocation's why."""
+    if revocation is None:
+        return SdkErrorInfo(_DELETE_CODE, "Session revoked.")
+    rule = f", rule {revocation.rule}" if revocation.rule else ""
+    return SdkErrorInfo(
+        _DELETE_CODE, f"Session revoked ({revocation.path}{rule}): {revocation.reason}"[:500]
+    )

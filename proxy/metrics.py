@@ -45,6 +45,7 @@ class Metrics:
     context_mismatches: Counter
     post_revocation_attempts: Counter
     revocations: Counter
+    alerts: Counter
     session_lifetime: Histogram
     time_to_revoke: Histogram
     decision_latency: Histogram
@@ -92,6 +93,12 @@ class Metrics:
                 "wcproxy_revocations",
                 "Sessions revoked, per path (user, policy, emergency) and rule.",
                 ["path", "rule"],
+                registry=reg,
+            ),
+            alerts=Counter(
+                "wcproxy_alerts",
+                "Alerts raised by policy revocation rules, per rule and severity.",
+                ["rule", "severity"],
                 registry=reg,
             ),
             session_lifetime=Histogram(

@@ -55,6 +55,7 @@ from proxy.error_map import (
 )
 from proxy.errors import AuditError, SignerError, SignerInputError, SignerUnavailableError
 from proxy.metrics import Metrics
+from proxy.revocation_rules import RequestFacts
 from proxy.signers.base import Signer
 from proxy.signing import SIGNABLE_METHODS, sign_request
 from proxy.translate import TranslationError, WcRequest, to_signing_request
@@ -128,6 +129,7 @@ class RequestPipeline:
         chains: Mapping[int, ChainRpc],
         clock: Callable[[], float] = time.time,
         instance_id: str | None = None,
+        is_frozen: Callable[[], bool] = lambda: False,
     ) -> None:
         self.instance_id = instance_id or secrets.token_hex(8)
         self.store = store
@@ -138,6 +140,7 @@ class RequestPipeline:
         self.replay_policy = replay_policy
         self.chains = dict(chains)
         self.clock = clock
+        self.is_frozen = is_frozen
         self._locks: dict[str, asyncio.Lock] = {}
 
     def _lock(self, topic: str) -> asyncio.Lock:
@@ -152,6 +155,11 @@ class RequestPipeline:
 
     async def handle(self, request: WcRequest, session: SessionView) -> Outcome:
         """Judge and, when allowed, execute one request; always returns what to send back."""
+        outcome, _facts = await self.judge(request, session)
+        return outcome
+
+    async def judge(self, request: WcRequest, session: SessionView) -> tuple[Outcome, RequestFacts]:
+        """:meth:`handle`, plus the facts the policy revocation rules look at."""
         trace = _Trace(started=self.clock())
         outcome: Outcome
         signing: SigningRequest | None = None
@@ -171,7 +179,21 @@ class RequestPipeline:
             )
             outcome = self._refuse(trace, unavailable_error("internal error", "internal_error"))
         await self._record(request, session, signing, trace, outcome)
-        return outcome
+        kind = (
+            "allow"
+            if isinstance(outcome, Answer)
+            else "duplicate"
+            if isinstance(outcome, Silence)
+            else trace.kind
+        )
+        facts = RequestFacts(
+            session=session.topic,
+            at=self.clock(),
+            kind=kind,
+            reasons=trace.reasons if not isinstance(outcome, Answer) else (),
+            replay_layer=trace.replay_layer,
+        )
+        return outcome, facts
 
     def _refuse(self, trace: _Trace, error: WireError) -> Refusal:
         trace.kind = error.kind
@@ -183,6 +205,8 @@ class RequestPipeline:
         self, request: WcRequest, signing: SigningRequest, session: SessionView, trace: _Trace
     ) -> Outcome:
         now = self.clock()
+        if self.is_frozen():  # the claim checks the store's freeze too; this answers at once
+            return self._refuse(trace, frozen_error())
         if request.expiry is not None and request.expiry < now:
             return self._refuse(trace, expired_error())
         stale = check_request_id(request.id, now=now, policy=self.replay_policy)
@@ -191,6 +215,7 @@ class RequestPipeline:
             if record is not None:  # an old duplicate of something we already handled
                 return Silence("stale duplicate")
             trace.replay_layer = str(stale.layer)
+            self.metrics.replay_refusals.labels(str(stale.layer)).inc()
             return self._refuse(trace, replay_error(stale))
         transaction: dict[str, Any] | None = None
         if request.method in _TX_METHODS:
@@ -421,6 +446,7 @@ class RequestPipeline:
             details["context_mismatch"] = mismatches
         if isinstance(outcome, Refusal):
             details["error_code"] = outcome.error.code
+        details.update(trace.extra)
         entry = AuditEntry(
             event="request",
             decision=label,

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "proxy.commands.run",
     "proxy.commands.operator",
     "proxy.commands.demo",
+    "proxy.commands.attack",
 )
 
 Handler = Callable[[argparse.Namespace], int]

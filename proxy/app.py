@@ -44,7 +44,7 @@ from proxy.error_map import frozen_error, revoked_error
 from proxy.errors import ConfigError, ConfigIssue
 from proxy.metrics import Metrics
 from proxy.pipeline import Answer, Outcome, RequestPipeline, SessionView, Silence
-from proxy.revocation_rules import RuleEvaluator, RuleFiring
+from proxy.revocation_rules import RequestFacts, RuleEvaluator, RuleFiring
 from proxy.session_rules import SessionPlan, plan_session, proposal_facts
 from proxy.signers.base import Signer
 from proxy.signers.factory import build_signer
@@ -119,6 +119,7 @@ class Daemon:
         self.rules = RuleEvaluator(settings.revocation.rules)
         self._revoked: dict[str, Revocation] = {}
         self._revoking: set[str] = set()
+        self._to_retire: set[str] = set()
         self.relay_url = ""
         self.admin_url = ""
         self.store: ReplayStore
@@ -179,6 +180,7 @@ class Daemon:
             chains=chains,
             clock=self.clock,
             is_frozen=lambda: self._frozen is not None,
+            on_refused=self._on_refused,
         )
         _events, cursor = await self.store.events_since(None)  # follow from here on
         for binding in await self.store.bindings():
@@ -409,12 +411,15 @@ class Daemon:
         view = SessionView(
             topic=session.topic, envelope=envelope, namespaces=session.namespaces, dapp=binding.dapp
         )
-        outcome, facts = await self.pipeline.judge(request, view)
-        firings = self.rules.observe(facts)
-        if firings and await self._apply_rules(firings, binding):
-            # Revoked by a rule: answer this request first, then tell the dApp the session is over.
-            await self._send(pending, outcome)
-            await self._retire(session.topic, notify=True)
+        outcome = await self.pipeline.handle(request, view)
+        if session.topic in self._to_retire:
+            # A rule revoked the session on this request: answer it, then send wc_sessionDelete.
+            self._to_retire.discard(session.topic)
+            try:
+                await self._send(pending, outcome)
+                await self._retire(session.topic, notify=True)
+            finally:
+                self._revoking.discard(session.topic)
             raise RequestIgnored("answered before the policy revocation")
         if isinstance(outcome, Answer):
             return outcome.result
@@ -475,7 +480,20 @@ class Daemon:
             self._revoking.discard(topic)
         raise RequestIgnored("answered: the dApp revoked its session")
 
-    async def _apply_rules(self, firings: list[RuleFiring], binding: SessionBinding) -> bool:
+    async def _on_refused(self, facts: RequestFacts) -> None:
+        """The pipeline's hook, called in the session's ordered section after each refusal.
+
+        Feeds the revocation rules; a revoke rule records the revocation here (before the
+        session's next request is decided); the caller answers and ends the session after.
+        """
+        firings = self.rules.observe(facts)
+        if not firings:
+            return
+        binding = self._bindings.get(facts.session)
+        if await self._apply_rules(firings, binding):
+            self._to_retire.add(facts.session)
+
+    async def _apply_rules(self, firings: list[RuleFiring], binding: SessionBinding | None) -> bool:
         """Raise each firing rule's alert; record a revocation for the first revoke rule.
 
         Returns whether the session is now revoked (by this call).
@@ -490,8 +508,8 @@ class Daemon:
                 AuditEntry(
                     event="alert",
                     session=firing.session,
-                    dapp=binding.dapp,
-                    envelope_id=binding.envelope_id,
+                    dapp=binding.dapp if binding is not None else None,
+                    envelope_id=binding.envelope_id if binding is not None else None,
                     reasons=firing.reasons,
                     details={
                         "rule": firing.rule,
@@ -505,17 +523,18 @@ class Daemon:
                 )
             )
             if firing.action == "revoke" and not revoked:
+                # Held until the caller ended the session, so the store-event follower leaves it
+                # to us (we send wc_sessionDelete).
                 self._revoking.add(firing.session)
-                try:
-                    revoked = await self._record_revocation(
-                        firing.session,
-                        RevocationPath.POLICY,
-                        actor="policy",
-                        reason=f"rule {firing.rule}: {firing.trigger}",
-                        rule=firing.rule,
-                        alert_at=alert_at,
-                    )
-                finally:
+                revoked = await self._record_revocation(
+                    firing.session,
+                    RevocationPath.POLICY,
+                    actor="policy",
+                    reason=f"rule {firing.rule}: {firing.trigger}",
+                    rule=firing.rule,
+                    alert_at=alert_at,
+                )
+                if not revoked:
                     self._revoking.discard(firing.session)
         return revoked
 

@@ -13,7 +13,7 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,6 +112,7 @@ class _Trace:
     reasons: tuple[str, ...] = ()
     kind: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    observed: bool = False
 
 
 class RequestPipeline:
@@ -130,6 +131,7 @@ class RequestPipeline:
         clock: Callable[[], float] = time.time,
         instance_id: str | None = None,
         is_frozen: Callable[[], bool] = lambda: False,
+        on_refused: Callable[[RequestFacts], Awaitable[None]] | None = None,
     ) -> None:
         self.instance_id = instance_id or secrets.token_hex(8)
         self.store = store
@@ -141,6 +143,7 @@ class RequestPipeline:
         self.chains = dict(chains)
         self.clock = clock
         self.is_frozen = is_frozen
+        self.on_refused = on_refused
         self._locks: dict[str, asyncio.Lock] = {}
 
     def _lock(self, topic: str) -> asyncio.Lock:
@@ -179,6 +182,13 @@ class RequestPipeline:
             )
             outcome = self._refuse(trace, unavailable_error("internal error", "internal_error"))
         await self._record(request, session, signing, trace, outcome)
+        facts = self._facts(session, trace, outcome)
+        if isinstance(outcome, Refusal) and not trace.observed:
+            async with self._lock(session.topic):
+                await self._observe(facts, trace)
+        return outcome, facts
+
+    def _facts(self, session: SessionView, trace: _Trace, outcome: Outcome) -> RequestFacts:
         kind = (
             "allow"
             if isinstance(outcome, Answer)
@@ -186,14 +196,26 @@ class RequestPipeline:
             if isinstance(outcome, Silence)
             else trace.kind
         )
-        facts = RequestFacts(
+        return RequestFacts(
             session=session.topic,
             at=self.clock(),
             kind=kind,
             reasons=trace.reasons if not isinstance(outcome, Answer) else (),
             replay_layer=trace.replay_layer,
         )
-        return outcome, facts
+
+    async def _observe(self, facts: RequestFacts, trace: _Trace) -> None:
+        """Tell the revocation rules about a refusal, inside the session's ordered section.
+
+        So a rule that revokes does it before the session's next request is decided.
+        """
+        trace.observed = True
+        if self.on_refused is None:
+            return
+        try:
+            await self.on_refused(facts)
+        except Exception:  # the rules must never break the request path
+            log.exception("refusal_observer_failed", topic=facts.session)
 
     def _refuse(self, trace: _Trace, error: WireError) -> Refusal:
         trace.kind = error.kind
@@ -237,6 +259,8 @@ class RequestPipeline:
             )
         async with self._lock(session.topic):
             claimed = await self._decide_and_claim(signing, session, trace, now)
+            if isinstance(claimed, Refusal):
+                await self._observe(self._facts(session, trace, claimed), trace)
         if not isinstance(claimed, Claim):
             return claimed
         return await self._execute(signing, session, trace, claimed, transaction)

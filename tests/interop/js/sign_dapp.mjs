@@ -2,8 +2,12 @@
 //   {"cmd":"connect","optionalNamespaces":{...}}     -> events "uri", then "session"
 //   {"cmd":"request","topic","chainId","method","params"} -> "response" {result, recovered} or "cmd_error"
 //   {"cmd":"ping"|"extend"|"disconnect","topic"}    -> "pinged" / "extended" / "disconnected"
+//   {"cmd":"revive","topic"} -> "revived": put back a session the wallet deleted (its key, record and
+//     subscription), as a dApp that ignores wc_sessionDelete (or anyone holding the key) would, so
+//     the next "request" reaches the wallet again
 // It verifies every signature with ethers (recovered signer address in the "response" event) and
-// reports session_ping / session_event / session_extend / session_update / session_delete.
+// reports session_ping / session_event / session_extend / session_update / session_delete, and
+// "session_delete_request" with the wc_sessionDelete params (the wallet's reason) as they arrive.
 import { SignClient } from "@walletconnect/sign-client";
 import { ethers } from "ethers";
 import readline from "node:readline";
@@ -29,12 +33,18 @@ function recover(method, params, result) {
   return null;
 }
 
+const kept = new Map(); // topic -> {symKey, session}: what "revive" puts back
+
 async function run(client, cmd) {
   switch (cmd.cmd) {
     case "connect": {
       const { uri, approval } = await client.connect({ optionalNamespaces: cmd.optionalNamespaces });
       emit("uri", { uri });
       const session = await approval();
+      kept.set(session.topic, {
+        symKey: client.core.crypto.keychain.get(session.topic),
+        session: client.session.get(session.topic),
+      });
       emit("session", {
         topic: session.topic,
         namespaces: session.namespaces,
@@ -67,6 +77,19 @@ async function run(client, cmd) {
       await client.disconnect({ topic: cmd.topic, reason: { code: 6000, message: "User disconnected." } });
       emit("disconnected", { sessions: client.session.getAll().length });
       return;
+    case "revive": {
+      const saved = kept.get(cmd.topic);
+      if (!saved) throw new Error(`never had session ${cmd.topic}`);
+      client.engine.recentlyDeletedMap?.delete(cmd.topic); // the SDK refuses recently deleted topics
+      if (Array.isArray(client.session.recentlyDeleted)) {
+        client.session.recentlyDeleted = client.session.recentlyDeleted.filter((t) => t !== cmd.topic);
+      }
+      await client.core.crypto.setSymKey(saved.symKey, cmd.topic);
+      await client.session.set(cmd.topic, saved.session);
+      await client.core.relayer.subscribe(cmd.topic);
+      emit("revived", { topic: cmd.topic });
+      return;
+    }
     case "sessions":
       emit("sessions", { topics: client.session.getAll().map((s) => s.topic) });
       return;
@@ -80,6 +103,11 @@ try {
   for (const name of ["session_ping", "session_event", "session_extend", "session_update", "session_delete", "session_expire"]) {
     client.on(name, (e) => emit(name, { topic: e.topic, params: e.params ?? null }));
   }
+  const onDelete = client.engine.onSessionDeleteRequest;
+  client.engine.onSessionDeleteRequest = async (topic, payload) => {
+    emit("session_delete_request", { topic, params: payload?.params ?? null });
+    return onDelete(topic, payload);
+  };
   emit("ready");
   const rl = readline.createInterface({ input: process.stdin });
   for await (const line of rl) {

@@ -5,4 +5,8 @@ from __future__ import annotations
 __all__ = ["BENCHMARKS"]
 
 #: Benchmark modules, run in this order by ``python -m proxy.bench``.
-BENCHMARKS: tuple[str, ...] = ("proxy.bench.replay_store", "proxy.bench.policy_decision")
+BENCHMARKS: tuple[str, ...] = (
+    "proxy.bench.replay_store",
+    "proxy.bench.policy_decision",
+    "proxy.bench.revocation",
+)

@@ -526,16 +526,18 @@ class Daemon:
                 # Held until the caller ended the session, so the store-event follower leaves it
                 # to us (we send wc_sessionDelete).
                 self._revoking.add(firing.session)
-                revoked = await self._record_revocation(
-                    firing.session,
-                    RevocationPath.POLICY,
-                    actor="policy",
-                    reason=f"rule {firing.rule}: {firing.trigger}",
-                    rule=firing.rule,
-                    alert_at=alert_at,
-                )
-                if not revoked:
-                    self._revoking.discard(firing.session)
+                try:
+                    revoked = await self._record_revocation(
+                        firing.session,
+                        RevocationPath.POLICY,
+                        actor="policy",
+                        reason=f"rule {firing.rule}: {firing.trigger}",
+                        rule=firing.rule,
+                        alert_at=alert_at,
+                    )
+                finally:
+                    if not revoked:
+                        self._revoking.discard(firing.session)
         return revoked
 
     async def _on_revoked_request(self, event: RevokedRequestReceived) -> dict[str, Any]:

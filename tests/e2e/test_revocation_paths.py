@@ -235,3 +235,32 @@ async def test_revoked_session_stays_revoked_after_restart(tmp_path: Path) -> No
                     == 1
                 )
                 assert await restarted.terminate() == 0, restarted.tail()
+
+
+async def test_freeze_survives_restart_until_resumed(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    config = rules_config(tmp_path)
+    args = ("--config", str(config), "--data-dir", str(data_dir))
+    async with RelayServer("127.0.0.1", 0) as relay:
+        flags = ("--relay-url", relay.url)
+        async with NodeScript("sign_dapp.mjs", relay.url, "150") as node:
+            await node.expect("ready", 30)
+            async with DaemonProcess(data_dir, *flags, config=config) as daemon:
+                account = daemon.ready["accounts"][0]
+                topic = await connect(node, args)
+                status, _out, err = await wcproxy_cli("emergency-stop", "--reason", "drill", *args)
+                assert status == 0, err
+                await node.expect("session_delete", 30)
+                assert await daemon.terminate() == 0, daemon.tail()
+            async with DaemonProcess(data_dir, *flags, config=config) as restarted:
+                ready = restarted.ready
+                assert await metric(ready, data_dir, "wcproxy_signing_frozen") == 1
+                await revive(node, topic)
+                frozen = await request(node, topic, "personal_sign", sign_message(account, "x"))
+                assert frozen["code"] == 5021, frozen
+                status, _out, err = await wcproxy_cli("emergency-resume", "--reason", "done", *args)
+                assert status == 0, err
+                revoked = await request(node, topic, "personal_sign", sign_message(account, "y"))
+                assert revoked["code"] == 5020, revoked
+                assert await metric(ready, data_dir, "wcproxy_post_revocation_attempts_total") == 2
+                assert await restarted.terminate() == 0, restarted.tail()

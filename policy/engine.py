@@ -267,6 +267,9 @@ def _deadlines(
     moments.extend(a.expires_at for a in action.approvals if a.expires_at is not None)
     if action.expires_at is not None:
         moments.append(action.expires_at)
+    if action.expires_at is not None and action.expires_at <= now:
+        # e.g. a SIWE message whose Expiration Time has passed: a stale, captured login
+        _add(found, DenyReason.EXPIRED, f"the payload's own expiry {action.expires_at} has passed")
     for moment in sorted(set(moments)):
         if moment > expires:
             _add(

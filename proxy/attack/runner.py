@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import structlog
+from eth_utils.address import to_checksum_address
 
 from proxy.attack.raw import REQUEST_TAG, Inbound, RawAttacker, request_plaintext, tamper_tag
 from proxy.attack.scenario import (
@@ -68,7 +69,8 @@ DEFAULT_METHODS: tuple[str, ...] = (
     "wallet_switchEthereumChain",
 )
 EVENTS = ("accountsChanged", "chainChanged")
-_STALE_S = 3600
+_STALE_S = 8 * 86_400  # beyond any sane id window (wcproxy: 7 days by default)
+_FUTURE_S = 3600
 _REQUEST_TTL_S = 300
 
 Outcome = Literal["blocked", "SIGNED", "ACCEPTED", "error", "skipped"]
@@ -332,7 +334,7 @@ class _Runner:
             "expected": expected,
             "source": scenario.source,
         }
-        if scenario.self_only and not self.arena.is_wcproxy:
+        if scenario.needs_self and not self.arena.is_wcproxy:
             return ScenarioResult(
                 **base,
                 outcome="skipped",
@@ -376,8 +378,14 @@ class _Runner:
         accounts = ns.get("accounts") or []
         if not accounts:
             raise BenchError("the session has no eip155 account")
-        _, chain_ref, account = str(accounts[0]).split(":", 2)
-        chain_id = int(chain_ref)
+        _, chain_ref, raw_account = str(accounts[0]).split(":", 2)
+        try:
+            account = to_checksum_address(raw_account)
+            chain_id = int(chain_ref)
+        except ValueError:
+            raise BenchError(
+                f"the session account {accounts[0]!r} is not an eip155 account"
+            ) from None
         others = [
             int(c.split(":")[1])
             for c in scenario.setup.chains
@@ -558,7 +566,7 @@ class _Runner:
         if spec == "stale":
             return self._new_id(-_STALE_S)
         if spec == "future":
-            return self._new_id(_STALE_S)
+            return self._new_id(_FUTURE_S)
         if isinstance(spec, str) and spec.startswith("same:"):
             return run.records[spec[5:]].id
         return spec
@@ -608,7 +616,7 @@ class _Runner:
                 ref.plaintext,
                 self.raw.seal(other, ref.plaintext),
             )
-        offset = {"stale_id": -_STALE_S, "future_id": _STALE_S}.get(op, 0)
+        offset = {"stale_id": -_STALE_S, "future_id": _FUTURE_S}.get(op, 0)
         rpc_id = self._new_id(offset)
         pad = step.size if op == "oversize" else 0
         plaintext = request_plaintext(rpc_id, ref.chain, ref.method, ref.params, expiry, pad=pad)

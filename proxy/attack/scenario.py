@@ -6,12 +6,14 @@ A scenario is one TOML file (see ``proxy/scenarios/README`` in the package docst
     name = "resubmit-same-tx"            # unique in a corpus
     category = "replay"
     proves = "a signed transaction is not signed again when resubmitted in a new request"
+    self_only = false                     # true: skipped against foreign wallets
 
     [setup]                               # optional
     sessions = 1                          # how many sessions the attacker opens (1..3)
     chains = ["eip155:1", "eip155:10"]    # proposed chains (a wallet approves what it likes)
-    envelope = { ... }                    # --target self only: this scenario's session envelope
+    envelope = { ... }                    # --target self: this scenario's session envelope
     revocation_rules = [ { ... } ]        # --target self only: daemon rules (own daemon)
+    isolated = false                      # --target self only: a daemon of its own
 
     [calldata.upgrade]                    # named helpers used by {calldata:upgrade}
     sig = "upgradeTo(address)"
@@ -92,7 +94,7 @@ REASON_CLASSES: tuple[str, ...] = ReasonClass.__args__  # type: ignore[attr-defi
 RawOp = Literal[
     "duplicate_envelope",  # the exact envelope text again
     "reencrypt",  # the same plaintext (same JSON-RPC id) under a fresh IV
-    "stale_id",  # the same request with an id whose timestamp is an hour old
+    "stale_id",  # the same request with an id whose timestamp is 8 days old
     "future_id",  # ... an hour ahead
     "tamper_tag",  # the same request, fresh id, Poly1305 tag corrupted
     "tamper_ttl",  # the same request, fresh id, relay ttl set to ``ttl`` (default 30 days)
@@ -235,6 +237,7 @@ class Scenario(_Model):
     name: str = Field(pattern=_NAME)
     category: str = Field(pattern=_NAME)
     proves: str = Field(min_length=1, max_length=1000)
+    self_only: bool = False  # meaningful only against wcproxy (e.g. relies on an envelope override)
     setup: Setup = Field(default_factory=Setup)
     calldata: dict[str, CalldataDef] = Field(default_factory=dict)
     multisend: dict[str, MultisendDef] = Field(default_factory=dict)
@@ -277,10 +280,14 @@ class Scenario(_Model):
         return self
 
     @property
-    def self_only(self) -> bool:
-        """Whether only ``--target self`` can run it (operator actions, envelope or daemon overrides)."""
+    def needs_self(self) -> bool:
+        """Whether only ``--target self`` can run it (operator actions, daemon overrides, or marked so).
+
+        An envelope override alone does not make a scenario self-only: a foreign wallet simply has no
+        envelope, and what it signs is what the report must show.
+        """
         return (
-            self.setup.envelope is not None
+            self.self_only
             or bool(self.setup.revocation_rules)
             or self.setup.isolated
             or any(isinstance(s, AdminStep) and s.action != "disconnect" for s in self.steps)

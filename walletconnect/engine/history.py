@@ -9,6 +9,7 @@ dropped. Every mutation is reported to ``sink`` as a store change.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -42,6 +43,9 @@ class JsonRpcHistory:
     def __init__(self, sink: Callable[[StoreChange], None]) -> None:
         self._records: dict[str, HistoryRecord] = {}
         self._sink = sink
+        # A lower bound of every record's expiry (None: recompute). ``expire`` runs on every
+        # message, so it must not scan a history of thousands of records each time.
+        self._floor: float | None = None
 
     def __len__(self) -> int:
         return len(self._records)
@@ -52,6 +56,7 @@ class JsonRpcHistory:
     def restore(self, records: dict[str, HistoryRecord]) -> None:
         """Load records from a snapshot (no changes reported)."""
         self._records = dict(records)
+        self._floor = None
 
     def get(self, topic: str, rpc_id: int) -> HistoryRecord | None:
         """The record for ``(topic, id)``."""
@@ -59,6 +64,8 @@ class JsonRpcHistory:
 
     def _put(self, record: HistoryRecord) -> None:
         self._records[record.key] = record
+        if self._floor is not None and record.expiry < self._floor:
+            self._floor = record.expiry
         self._sink(Put(RecordKind.HISTORY, record.key, record))
 
     def receive_request(self, topic: str, rpc_id: int, method: str, expiry: int) -> Inbound:
@@ -118,12 +125,21 @@ class JsonRpcHistory:
 
     def expire(self, now: float) -> list[HistoryRecord]:
         """Remove records whose expiry passed; returns them."""
+        if now < self._lower_bound():
+            return []
         gone = [r for r in self._records.values() if r.expiry <= now]
         for record in gone:
             del self._records[record.key]
             self._sink(Delete(RecordKind.HISTORY, record.key))
+        self._floor = None
         return gone
 
     def next_deadline(self) -> float | None:
-        """The earliest record expiry."""
-        return min((r.expiry for r in self._records.values()), default=None)
+        """The earliest record expiry (possibly earlier after deletions: ``expire`` then corrects it)."""
+        floor = self._lower_bound()
+        return None if floor == math.inf else floor
+
+    def _lower_bound(self) -> float:
+        if self._floor is None:
+            self._floor = min((r.expiry for r in self._records.values()), default=math.inf)
+        return self._floor

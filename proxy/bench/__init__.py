@@ -9,4 +9,5 @@ BENCHMARKS: tuple[str, ...] = (
     "proxy.bench.replay_store",
     "proxy.bench.policy_decision",
     "proxy.bench.revocation",
+    "proxy.bench.request_path",
 )

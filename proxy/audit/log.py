@@ -5,34 +5,42 @@ structlog's processors (timestamps, level, redaction, renderer) would rewrite th
 it, and its loggers give no control over batching or fsync. So records are built and hashed by the pure
 :mod:`proxy.audit.record`, and this module writes exactly those bytes, one JSON object per line.
 
-Ordering and group commit. :meth:`AuditLog.append` assigns ``seq`` / ``prev_hash`` synchronously, in
-call order (the event loop is the serialiser), then waits until its line is on disk: one writer at a
-time takes every pending line, writes them with one ``write`` (in a worker thread, so the loop never
-blocks on the disk), applies the fsync policy, and then saves the new chain head to the
-:class:`ChainHeadStore`. Concurrent appends therefore share one write and one fsync.
+Ordering and group commit. :meth:`AuditLog.append` assigns ``seq`` / ``prev_hash`` and writes the
+line at once from the event loop thread (one ``os.write`` on the ``O_APPEND`` descriptor: a page-cache
+copy of a few microseconds, no thread handoff; the loop is the serialiser, so lines are in call order),
+then applies the fsync policy. An fsync runs in a worker thread; appends waiting for one share it.
 
 fsync policy (``AuditSettings.fsync``):
 
-* ``always``: every batch is fsynced before any append in it returns (the request is answered after
-  its record is durable). Strongest; costs one fsync per batch.
-* ``interval``: a batch is fsynced if the last fsync is older than ``fsync_interval_s`` (and on close).
+* ``always``: every append waits until its line is fsynced before it returns (the request is answered
+  after its record is durable); concurrent appends share one fsync. Strongest.
+* ``interval``: an append fsyncs if the last fsync is older than ``fsync_interval_s``; the background
+  syncer also fsyncs within ``head_interval_s`` of the last append, and :meth:`AuditLog.close` does.
   A power loss can lose up to that much acknowledged audit data; a process crash loses nothing (the
   data is in the OS page cache).
 * ``never``: left to the OS.
 
 The chain head (count + last hash) is kept outside the log, in a :class:`ChainHeadStore` (the daemon
 backs it with its store; :class:`FileChainHeadStore` writes ``<log>.head`` atomically;
-:class:`MemoryChainHeadStore` is for tests). It is saved *after* the batch is written, so after a crash
-the file may be ahead of the head, never behind. On :meth:`AuditLog.open` the chain resumes from the
-log's last line: a file behind its head (truncated) or disagreeing with it raises
-:class:`~proxy.errors.AuditChainBrokenError`; a file ahead is adopted (logged); a torn last line (a
-write cut mid-line, no newline) that the head does not cover is cut off (logged). Full verification of
-every line is ``wcproxy audit verify``.
+:class:`MemoryChainHeadStore` is for tests). It is not rewritten per append: a background task
+saves it at most every ``head_interval_s`` (1 s) after appends (fsyncing unsynced lines first,
+unless ``never``), and :meth:`AuditLog.close` saves it. It only ever names records already fsynced
+(with ``never``: written), so after a crash or power cut the file may be ahead of the head, never
+behind. The window this opens: the records of the last ``head_interval_s`` (plus one fsync) before
+a crash, or before a live read of the files, are not yet covered by the external head, so deleting
+exactly those from the tail is not detected as truncation (``wcproxy audit verify`` reports them as
+``unanchored``); every earlier record is covered as before.
+
+On :meth:`AuditLog.open` the chain resumes from the log's last line: a file behind its head
+(truncated) or disagreeing with it raises :class:`~proxy.errors.AuditChainBrokenError`; a file
+ahead is adopted (logged); a torn last line (a write cut mid-line, no newline) that the head does
+not cover is cut off (logged). Full verification of every line is ``wcproxy audit verify``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -67,6 +75,8 @@ log = structlog.get_logger(__name__)
 
 FsyncPolicy = Literal["always", "interval", "never"]
 _TAIL_BLOCK = 64 * 1024
+HEAD_INTERVAL_S = 1.0
+"""How often (at most, and at the latest after an append) the external chain head is saved."""
 
 
 class ChainHeadStore(Protocol):
@@ -195,17 +205,21 @@ class AuditLog:
         fsync: FsyncPolicy,
         fsync_interval_s: float,
         clock: Callable[[], float],
+        head_interval_s: float = HEAD_INTERVAL_S,
     ) -> None:
         self.path = path
         self._heads = heads
-        self._head = head  # of records assigned (maybe not yet written)
-        self._written = head  # of records on disk
+        self._head = head  # of records written (the loop thread writes each line at once)
+        self._synced = head  # of records fsynced (or, with ``never``, written)
+        self._saved = head  # last head given to the head store
         self._fsync = fsync
         self._interval_s = fsync_interval_s
+        self._head_interval_s = head_interval_s
         self._clock = clock
         self._last_fsync = time.monotonic()
-        self._pending: list[tuple[ChainHead, bytes]] = []  # (head after the line, line)
-        self._lock = asyncio.Lock()
+        self._last_save = time.monotonic()
+        self._lock = asyncio.Lock()  # one fsync / head save at a time
+        self._syncer: asyncio.Task[None] | None = None
         self._fd: int | None = None
         self._closed = False
         self._failed = False
@@ -219,6 +233,7 @@ class AuditLog:
         fsync: FsyncPolicy = "interval",
         fsync_interval_s: float = 1.0,
         clock: Callable[[], float] = time.time,
+        head_interval_s: float = HEAD_INTERVAL_S,
     ) -> AuditLog:
         """Open (or create) the log at ``path`` and resume its chain.
 
@@ -229,7 +244,15 @@ class AuditLog:
         """
         stored = await heads.load()
         head = await asyncio.to_thread(cls._resume, path, stored)
-        self = cls(path, heads, head, fsync=fsync, fsync_interval_s=fsync_interval_s, clock=clock)
+        self = cls(
+            path,
+            heads,
+            head,
+            fsync=fsync,
+            fsync_interval_s=fsync_interval_s,
+            clock=clock,
+            head_interval_s=head_interval_s,
+        )
         try:
             self._fd = await asyncio.to_thread(_open_append, path)
         except OSError as exc:
@@ -283,11 +306,11 @@ class AuditLog:
 
     @property
     def head(self) -> ChainHead:
-        """The head of every record appended so far (written or about to be)."""
+        """The head of every record appended so far (all written to the file)."""
         return self._head
 
     async def append(self, entry: AuditEntry) -> dict[str, Any]:
-        """Chain ``entry``, wait until its line is written (see the fsync policy), return the record.
+        """Chain ``entry``, write its line, apply the fsync policy, return the record.
 
         Raises:
             AuditError: the log is closed or the write failed.
@@ -301,48 +324,99 @@ class AuditLog:
         record = build_record(
             entry, seq=self._head.count, prev_hash=self._head.hash, now=self._clock()
         )
-        self._head = ChainHead(self._head.count + 1, record["hash"])
-        self._pending.append((self._head, canonical_json(record) + b"\n"))
-        async with self._lock:
-            if self._written.count <= record["seq"]:
-                await self._flush_pending()
+        head = ChainHead(self._head.count + 1, record["hash"])
+        self._write_now(canonical_json(record) + b"\n")
+        self._head = head
+        if self._fsync == "always" or (
+            self._fsync == "interval" and time.monotonic() - self._last_fsync >= self._interval_s
+        ):
+            await self._sync(head)
+        elif self._fsync == "never":
+            self._synced = head
+        self._schedule()
         return record
 
-    async def _flush_pending(self) -> None:
-        batch, self._pending = self._pending, []
-        if not batch:
-            return
-        data = b"".join(line for _, line in batch)
-        now = time.monotonic()
-        sync = self._fsync == "always" or (
-            self._fsync == "interval" and now - self._last_fsync >= self._interval_s
-        )
-        try:
-            await asyncio.to_thread(self._write, data, sync)
-        except OSError as exc:
-            self._failed = True  # lines were assigned but not written: the chain cannot continue
-            raise AuditError(f"cannot write audit log {self.path}: {exc.strerror}") from None
-        if sync:
-            self._last_fsync = now
-        self._written = batch[-1][0]
-        await self._heads.save(self._written)
-
-    def _write(self, data: bytes, sync: bool) -> None:
+    def _write_now(self, data: bytes) -> None:
+        """Write one line from the loop thread (a page-cache write on an O_APPEND fd: microseconds)."""
         assert self._fd is not None
         view = memoryview(data)
-        while view:
-            count = os.write(self._fd, view)
-            view = view[count:]
-        if sync:
-            os.fsync(self._fd)
+        try:
+            while view:
+                count = os.write(self._fd, view)
+                view = view[count:]
+        except OSError as exc:
+            self._failed = True  # a line was assigned but not written: the chain cannot continue
+            raise AuditError(f"cannot write audit log {self.path}: {exc.strerror}") from None
+
+    async def _sync(self, head: ChainHead) -> None:
+        """Wait until ``head`` is fsynced; concurrent callers share one fsync (group commit)."""
+        async with self._lock:
+            if self._synced.count >= head.count or self._fd is None:
+                return
+            target, started = self._head, time.monotonic()
+            try:
+                await asyncio.to_thread(os.fsync, self._fd)
+            except OSError as exc:
+                self._failed = True
+                raise AuditError(f"cannot fsync audit log {self.path}: {exc.strerror}") from None
+            self._synced, self._last_fsync = target, started
+
+    def _schedule(self) -> None:
+        """Make sure the background syncer will save the head (and fsync, for ``interval``) soon."""
+        if self._syncer is None and not self._closed:
+            self._syncer = asyncio.get_running_loop().create_task(self._sync_later())
+
+    async def _sync_later(self) -> None:
+        """Within ``head_interval_s``: fsync unsynced lines (unless ``never``), save the head.
+
+        The external head only ever names fsynced records, so after a crash or power cut the log
+        is at or ahead of its head, never behind it (ahead is adopted on :meth:`open`).
+        """
+        try:
+            delay = self._last_save + self._head_interval_s - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if self._fsync != "never":
+                await self._sync(self._head)
+            else:
+                self._synced = self._head
+            await self._save_head()
+        except AuditError as exc:
+            log.error("audit_sync_failed", error=str(exc))
+        except Exception:  # the syncer must never die silently: the next append retries
+            log.exception("audit_head_save_failed", path=str(self.path))
+        finally:
+            self._syncer = None
+        if self._synced != self._saved and not self._closed and not self._failed:
+            self._schedule()
+
+    async def _save_head(self) -> None:
+        async with self._lock:
+            head = self._synced
+            if head == self._saved:
+                return
+            self._last_save = time.monotonic()
+            await self._heads.save(head)
+            self._saved = head
 
     async def close(self) -> None:
-        """Write what is pending, fsync (unless ``never``), close; idempotent."""
+        """Fsync (unless ``never``), save the head, close; idempotent."""
         if self._closed:
             return
-        async with self._lock:
-            await self._flush_pending()
-            self._closed = True
-            fd, self._fd = self._fd, None
-            if fd is not None:
-                await asyncio.to_thread(_close, fd, self._fsync != "never")
+        self._closed = True
+        syncer, self._syncer = self._syncer, None
+        if syncer is not None:
+            syncer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await syncer
+        try:
+            if self._fsync != "never" and not self._failed:
+                await self._sync(self._head)
+            else:
+                self._synced = self._head if not self._failed else self._synced
+            await self._save_head()
+        finally:
+            async with self._lock:
+                fd, self._fd = self._fd, None
+                if fd is not None:
+                    await asyncio.to_thread(_close, fd, False)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from eth_abi.abi import encode
-from eth_abi.exceptions import EncodingError, ParseError
+from eth_abi.exceptions import ABITypeError, EncodingError, ParseError
 from eth_abi.grammar import ABIType, BasicType, TupleType, normalize, parse
 from eth_utils.crypto import keccak
 
@@ -76,8 +76,10 @@ def selector(sig: str) -> bytes:
 
 def _normalize(type_str: str) -> str:
     try:
-        return str(normalize(type_str))  # type: ignore[no-untyped-call]
-    except (ParseError, ValueError) as exc:
+        normalized = str(normalize(type_str))  # type: ignore[no-untyped-call]
+        parse(normalized).validate()
+        return normalized
+    except (ParseError, ABITypeError, ValueError) as exc:
         raise BuildError(f"bad ABI type {type_str!r}: {exc}") from None
 
 
@@ -164,7 +166,7 @@ def encode_call(sig: str, args: Sequence[Any]) -> str:
             for i, (t, v) in enumerate(zip(parsed, args, strict=True))
         ]
         body = encode(normalized, values)
-    except (EncodingError, ParseError, OverflowError, TypeError) as exc:
+    except (EncodingError, ParseError, ABITypeError, OverflowError, TypeError, ValueError) as exc:
         raise BuildError(f"{sig}: cannot encode: {exc}") from None
     data = selector(sig) + body
     if len(data) > MAX_CALLDATA_BYTES:

@@ -95,10 +95,10 @@ class RawAttacker:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def start(self) -> None:
-        """Connect to the relay and start reading."""
+    async def start(self, timeout_s: float | None = None) -> None:
+        """Connect to the relay (raises Timeout after ``timeout_s``) and start reading."""
         await self.client.start()
-        await self.client.wait_connected(self.client.open_timeout_s)
+        await self.client.wait_connected(timeout_s or self.client.open_timeout_s)
         self._reader = asyncio.create_task(self._read(), name="attack-raw-reader")
 
     async def close(self) -> None:

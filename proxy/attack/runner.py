@@ -37,7 +37,15 @@ from proxy.attack.scenario import (
     Scenario,
     WaitStep,
 )
-from proxy.attack.target import DAPP_URL, AdminUnavailable, Arena, Target, dapp_name, profile_of
+from proxy.attack.target import (
+    DAPP_NAME,
+    DAPP_URL,
+    AdminUnavailable,
+    Arena,
+    Target,
+    dapp_name,
+    profile_of,
+)
 from proxy.attack.template import RenderContext, TemplateError, render
 from proxy.attack.verify import verify
 from walletconnect.aio.dapp_client import DappClient
@@ -227,7 +235,7 @@ class _Runner:
 
     async def __aenter__(self) -> _Runner:
         try:
-            await self.raw.start()
+            await self.raw.start(min(self.timeout_s, 15.0))
         except (WalletConnectError, OSError) as exc:
             await self.raw.close()
             raise BenchError(f"cannot reach the relay {self.arena.relay_url}: {exc}") from None
@@ -262,7 +270,8 @@ class _Runner:
         return dapp
 
     async def _open_session(self, scenario: Scenario) -> tuple[DappClient, SessionRecord]:
-        dapp = await self._dapp(dapp_name(scenario))
+        # foreign wallets have no envelope to override: one dApp, one pairing for the whole corpus
+        dapp = await self._dapp(dapp_name(scenario) if self.arena.is_wcproxy else DAPP_NAME)
         client = dapp.client
         ns = {
             "eip155": {
@@ -274,7 +283,10 @@ class _Runner:
         if dapp.pairing is None:
             uri, approval = await client.connect(optional_namespaces=ns)
             dapp.pairing = parse_uri(uri).topic
-            await self.arena.pair(uri)
+            try:
+                await self.arena.pair(uri)
+            except (RuntimeError, OSError, ValueError, WalletConnectError) as exc:
+                raise BenchError(f"cannot pair the wallet: {exc}") from None
             try:
                 session = await asyncio.wait_for(approval, self.pair_timeout_s)
             except TimeoutError:
@@ -302,9 +314,15 @@ class _Runner:
                 raise BenchError(
                     f"proposal {proposal_id} not answered within {self.pair_timeout_s:.0f}s"
                 )
-            event = await client.next_event(
-                (SessionSettled, ProposalRejected, ProposalExpired), remaining
-            )
+            try:
+                event = await client.next_event(
+                    (SessionSettled, ProposalRejected, ProposalExpired), remaining
+                )
+            except WalletConnectError:
+                raise BenchError(
+                    f"proposal {proposal_id} not answered within {self.pair_timeout_s:.0f}s\n"
+                    f"{self.arena.diagnostics()}"
+                ) from None
             if isinstance(event, SessionSettled) and event.proposal_id == proposal_id:
                 return event.session
             if isinstance(event, ProposalRejected) and event.id == proposal_id:
@@ -351,7 +369,7 @@ class _Runner:
                 sessions.append(session)
             assert client is not None
             return await self._steps(scenario, index, client, sessions, base)
-        except BenchError as exc:
+        except (BenchError, WalletConnectError, OSError) as exc:
             return ScenarioResult(
                 **base,
                 outcome="error",

@@ -344,7 +344,8 @@ class WalletCmdTarget:
         self.command = command
         self.relay_url = relay_url
         self.project_id = project_id
-        self.label = f"wallet command: {command.split()[0] if command.split() else command}"
+        short = command if len(command) <= 60 else command[:57] + "..."
+        self.label = f"wallet command: {short}"
 
     def render(self, uri: str, relay: str) -> str:
         """The command line with the values substituted (shell-quoted: a URI contains ``&``)."""

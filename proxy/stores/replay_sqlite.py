@@ -22,7 +22,10 @@ refused. Every revoke / freeze / unfreeze also appends a row to ``replay_events`
 that table (every 200 ms by default) so another process on the same file learns of a revocation
 without waiting for a claim. The poll runs on the store's worker thread between other calls (a
 cheap indexed read); a claim waiting for the write lock delays it, never the other way round.
-Writers probe the lock every 0.2 ms (see ``_begin``) rather than SQLite's backoff of up to 100 ms,
+Budget usage is read from per-envelope totals kept in the claim's transaction (one-second and
+64-second buckets by charge expiry, see ``_spent_sync``), so it costs the buckets of one period, not
+a scan of every live charge (which grew by one row per allowed request). Writers probe the lock
+every 0.2 ms (see ``_begin``) rather than SQLite's backoff of up to 100 ms,
 so a revoke queued behind another process's stream of claims waits about one transaction.
 """
 
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -82,7 +86,11 @@ T = TypeVar("T")
 
 _LOCK_PROBE_S = 0.0002
 
-SCHEMA_VERSION = 2  # 2: revocations, freeze, bindings, events (added by CREATE IF NOT EXISTS)
+SCHEMA_VERSION = (
+    3  # 2: revocations, freeze, bindings, events; 3: budget totals (rebuilt on upgrade)
+)
+
+_COARSE_S = 64  # seconds per coarse budget-total bucket (fine buckets are one second)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS replay_claims (
@@ -115,6 +123,20 @@ CREATE TABLE IF NOT EXISTS replay_budget (
 );
 CREATE INDEX IF NOT EXISTS replay_budget_envelope ON replay_budget (envelope_id, expires_at);
 CREATE INDEX IF NOT EXISTS replay_budget_expiry ON replay_budget (expires_at);
+CREATE TABLE IF NOT EXISTS replay_budget_fine (
+    envelope_id TEXT NOT NULL,
+    bucket      INTEGER NOT NULL,
+    micro_usd   INTEGER NOT NULL,
+    calls       INTEGER NOT NULL,
+    PRIMARY KEY (envelope_id, bucket)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS replay_budget_coarse (
+    envelope_id TEXT NOT NULL,
+    bucket      INTEGER NOT NULL,
+    micro_usd   INTEGER NOT NULL,
+    calls       INTEGER NOT NULL,
+    PRIMARY KEY (envelope_id, bucket)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS replay_revocations (
     session    TEXT PRIMARY KEY,
     record     TEXT NOT NULL,
@@ -506,6 +528,7 @@ class SqliteReplayStore:
                     " VALUES (?, ?, ?, ?, ?)",
                     (claim_id, budget.envelope_id, budget.micro_usd, now, now + budget.period_s),
                 )
+                _add_total(conn, budget.envelope_id, now + budget.period_s, budget.micro_usd, 1)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -572,6 +595,12 @@ class SqliteReplayStore:
             if row is None:
                 conn.execute("ROLLBACK")
                 return False
+            charge = conn.execute(
+                "SELECT envelope_id, micro_usd, expires_at FROM replay_budget WHERE claim_id = ?",
+                (claim_id,),
+            ).fetchone()
+            if charge is not None:
+                _add_total(conn, str(charge[0]), float(charge[2]), -int(charge[1]), -1)
             for table in ("replay_keys", "replay_claims", "replay_budget"):
                 conn.execute(f"DELETE FROM {table} WHERE claim_id = ?", (claim_id,))  # noqa: S608
             conn.execute("COMMIT")
@@ -591,10 +620,31 @@ class SqliteReplayStore:
         return ClaimRecord(first, float(row[4] or 0.0), row[5] != "done", row[6])
 
     def _spent_sync(self, envelope_id: str, now: float) -> tuple[int, int]:
+        """Live charges (``expires_at > now``) of an envelope, exactly, without scanning them all.
+
+        Every charge is also counted in a one-second bucket (``floor(expires_at)``) and a coarse
+        bucket (``floor(expires_at) // 64``). Live charges split into three disjoint parts: those
+        expiring before the next whole second (read from the charge rows), those expiring before
+        the end of the current coarse bucket (one-second totals) and the rest (coarse totals). So
+        the cost is bounded by the buckets of one period, not by the number of charges.
+        """
+        second = math.floor(now)
+        coarse = second // _COARSE_S
         spent, calls = self._conn.execute(
-            "SELECT COALESCE(SUM(micro_usd), 0), COUNT(*) FROM replay_budget"
-            " WHERE envelope_id = ? AND expires_at > ?",
-            (envelope_id, now),
+            "SELECT"
+            " (SELECT COALESCE(SUM(micro_usd), 0) FROM replay_budget"
+            "   WHERE envelope_id = ?1 AND expires_at > ?2 AND expires_at < ?3)"
+            " + (SELECT COALESCE(SUM(micro_usd), 0) FROM replay_budget_fine"
+            "   WHERE envelope_id = ?1 AND bucket >= ?3 AND bucket < ?4)"
+            " + (SELECT COALESCE(SUM(micro_usd), 0) FROM replay_budget_coarse"
+            "   WHERE envelope_id = ?1 AND bucket > ?5),"
+            " (SELECT COUNT(*) FROM replay_budget"
+            "   WHERE envelope_id = ?1 AND expires_at > ?2 AND expires_at < ?3)"
+            " + (SELECT COALESCE(SUM(calls), 0) FROM replay_budget_fine"
+            "   WHERE envelope_id = ?1 AND bucket >= ?3 AND bucket < ?4)"
+            " + (SELECT COALESCE(SUM(calls), 0) FROM replay_budget_coarse"
+            "   WHERE envelope_id = ?1 AND bucket > ?5)",
+            (envelope_id, now, second + 1, (coarse + 1) * _COARSE_S, coarse),
         ).fetchone()
         return int(spent), int(calls)
 
@@ -606,6 +656,11 @@ class SqliteReplayStore:
             for table in ("replay_keys", "replay_claims", "replay_budget"):
                 cur = conn.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (now,))  # noqa: S608
                 removed += cur.rowcount
+            # buckets wholly expired (no charge in them is live at ``now`` or later)
+            conn.execute("DELETE FROM replay_budget_fine WHERE bucket + 1 <= ?", (now,))
+            conn.execute(
+                "DELETE FROM replay_budget_coarse WHERE (bucket + 1) * ? <= ?", (_COARSE_S, now)
+            )
             for table, column in (
                 ("replay_revocations", "keep_until"),
                 ("replay_bindings", "purge_at"),
@@ -658,12 +713,40 @@ def _connect_once(path: str, busy_timeout_s: float) -> sqlite3.Connection:
         for statement in _SCHEMA.split(";"):
             if statement.strip():
                 conn.execute(statement)
+        if version < 3:
+            _rebuild_totals(conn)
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _add_total(
+    conn: sqlite3.Connection, envelope_id: str, expires_at: float, micro_usd: int, calls: int
+) -> None:
+    """Add a charge (or, negative, its refund) to its one-second and coarse budget totals."""
+    second = math.floor(expires_at)
+    for table, bucket in (
+        ("replay_budget_fine", second),
+        ("replay_budget_coarse", second // _COARSE_S),
+    ):
+        conn.execute(
+            f"INSERT INTO {table} (envelope_id, bucket, micro_usd, calls) VALUES (?, ?, ?, ?)"  # noqa: S608
+            " ON CONFLICT (envelope_id, bucket) DO UPDATE"
+            " SET micro_usd = micro_usd + excluded.micro_usd, calls = calls + excluded.calls",
+            (envelope_id, bucket, micro_usd, calls),
+        )
+
+
+def _rebuild_totals(conn: sqlite3.Connection) -> None:
+    """Recompute the budget totals from the charge rows (upgrade from schema 2)."""
+    conn.execute("DELETE FROM replay_budget_fine")
+    conn.execute("DELETE FROM replay_budget_coarse")
+    rows = conn.execute("SELECT envelope_id, micro_usd, expires_at FROM replay_budget").fetchall()
+    for envelope_id, micro_usd, expires_at in rows:
+        _add_total(conn, str(envelope_id), float(expires_at), int(micro_usd), 1)
 
 
 R = TypeVar("R", Revocation, Freeze, SessionBinding)

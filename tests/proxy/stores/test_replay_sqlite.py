@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import random
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 
@@ -76,7 +78,7 @@ async def test_wal_and_full_sync_are_on(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "r.db")
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
         pk = conn.execute("PRAGMA table_info(replay_keys)").fetchall()
         assert {row[1] for row in pk if row[5]} == {"layer", "key"}  # uniqueness is the primary key
     finally:
@@ -172,3 +174,57 @@ async def test_open_replay_store_by_url(tmp_path: Path) -> None:
     for bad in ("sqlite:", "postgres://x", "nonsense"):
         with pytest.raises(StoreUnavailableError):
             await open_replay_store(bad)
+
+
+async def test_budget_totals_match_the_charges_exactly(tmp_path: Path) -> None:
+    """usage() from the bucketed totals equals a brute-force sum of live charges at every instant."""
+    rng = random.Random(7)
+    store = await SqliteReplayStore.open(tmp_path / "r.db")
+    live: list[tuple[float, int, Claim]] = []  # (expires_at, micro_usd, claim)
+    try:
+        for n in range(300):
+            now = NOW + n * 0.37
+            period = rng.choice([1, 2, 63, 64, 65, 130, 3600])
+            usd = Decimal(rng.randint(0, 300)) / 100
+            won = await store.claim(
+                [contract.rpc(n)],
+                owner=contract.owner(n),
+                budget=contract.charge(str(usd), cap="1000000", period_s=period),
+                now=now,
+            )
+            assert isinstance(won, Claim)
+            live.append((now + period, int(usd * 1_000_000), won))
+            if n % 17 == 0:  # refund one still in flight
+                _expires, _micro, claim = live.pop(rng.randrange(len(live)))
+                await store.abort(claim, now)
+            if n % 50 == 49:
+                await store.purge(now)
+            for probe in (now, now + 0.5, now + 1, now + 63.9, now + 64, now + 200):
+                usage = await store.usage("env-1", probe)
+                expect = [(e, m) for e, m, _c in live if e > probe]
+                assert usage.calls == len(expect), (n, probe)
+                assert int(usage.spent_usd * 1_000_000) == sum(m for _e, m in expect), (n, probe)
+    finally:
+        await store.close()
+
+
+async def test_schema_2_file_gets_its_budget_totals_rebuilt(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    store = await SqliteReplayStore.open(path)
+    for n in range(3):
+        await store.claim(
+            [contract.rpc(n)], owner=contract.owner(n), budget=contract.charge("2"), now=NOW
+        )
+    await store.close()
+    conn = sqlite3.connect(path)  # as a schema-2 file: charges without totals
+    conn.execute("DELETE FROM replay_budget_fine")
+    conn.execute("DELETE FROM replay_budget_coarse")
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    again = await SqliteReplayStore.open(path)
+    try:
+        usage = await again.usage("env-1", NOW + 1)
+        assert (usage.spent_usd, usage.calls) == (Decimal(6), 3)
+    finally:
+        await again.close()

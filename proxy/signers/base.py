@@ -332,18 +332,26 @@ def decode_signed_transaction(raw: bytes) -> tuple[str, TxFields]:
         SignerMismatchError: the bytes are not a signed type 0/1/2 transaction.
     """
     # eth-account / rlp raise many different exception types on garbage; this is the boundary.
-    from eth_account._utils.legacy_transactions import Transaction
+    from eth_account._utils.legacy_transactions import Transaction, vrs_from
+    from eth_account._utils.signing import hash_of_signed_transaction
     from eth_account.typed_transactions.typed_transaction import TypedTransaction
     from hexbytes import HexBytes
 
     try:
-        sender = str(Account.recover_transaction(raw)).lower()
+        # Decoded once; the sender is recovered from that decoding's signing hash and v, r, s,
+        # as Account.recover_transaction does (which would decode the bytes a second time).
         if raw and raw[0] in (1, 2):
-            decoded = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
+            typed = TypedTransaction.from_bytes(HexBytes(raw))
+            sender = str(Account._recover_hash(typed.hash(), vrs=typed.vrs())).lower()
+            decoded = typed.as_dict()
             tx_type = raw[0]
             chain_id = int(decoded["chainId"])
         elif raw and raw[0] >= 0xC0:
-            decoded = Transaction.from_bytes(raw).as_dict()
+            legacy = Transaction.from_bytes(raw)
+            sender = str(
+                Account._recover_hash(hash_of_signed_transaction(legacy), vrs=vrs_from(legacy))
+            ).lower()
+            decoded = legacy.as_dict()
             tx_type = 0
             v = int(decoded["v"])
             if v < 35:

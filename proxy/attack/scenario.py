@@ -1,7 +1,7 @@
 """Attack scenarios as data: the pydantic model of one scenario file, the loader and the corpus (pure but
 for reading files).
 
-A scenario is one TOML file (see ``proxy/scenarios/README`` in the package docstring below)::
+A scenario is one TOML file in ``proxy/scenarios/`` (or any directory given to ``--scenarios``)::
 
     name = "resubmit-same-tx"            # unique in a corpus
     category = "replay"

@@ -5,7 +5,9 @@ transaction (write lock first, then check every key and the budget, then insert)
 connections — in one process or in two processes on the same file — never both win a key.
 
 Durability: WAL journal with ``synchronous=FULL``: the WAL is fsynced at every commit, so a claim
-is on disk before ``claim()`` returns and the signer runs. ``NORMAL`` would survive a process kill
+is on disk before ``claim()`` returns and the signer runs. ``complete()`` (storing the answer of a
+signed claim) alone commits with ``NORMAL``: its frame reaches the disk with the next fsynced
+commit; a power cut before that leaves the claim in flight, so a retry is ignored, never re-signed. ``NORMAL`` would survive a process kill
 but not a power cut, which could lose a claim whose signature already left the proxy.
 
 All sqlite3 calls run on the store's own single worker thread (sqlite3 directly, not aiosqlite),
@@ -576,11 +578,19 @@ class SqliteReplayStore:
         return None
 
     def _complete_sync(self, claim_id: str, result: str, now: float) -> bool:
-        cur = self._conn.execute(
-            "UPDATE replay_claims SET state = 'done', result = ?"
-            " WHERE claim_id = ? AND state = 'in_flight' AND expires_at > ?",
-            (result, claim_id, now),
-        )
+        # Not fsynced on its own (synchronous=NORMAL for this one commit): losing a stored result
+        # in a power cut only means a retry is ignored (the claim stays in flight), never that
+        # anything is signed twice; the next claim's FULL commit syncs the WAL, this frame included.
+        conn = self._conn
+        conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            cur = conn.execute(
+                "UPDATE replay_claims SET state = 'done', result = ?"
+                " WHERE claim_id = ? AND state = 'in_flight' AND expires_at > ?",
+                (result, claim_id, now),
+            )
+        finally:
+            conn.execute("PRAGMA synchronous=FULL")
         return cur.rowcount == 1
 
     def _abort_sync(self, claim_id: str, now: float) -> bool:

@@ -228,3 +228,22 @@ async def test_schema_2_file_gets_its_budget_totals_rebuilt(tmp_path: Path) -> N
         assert (usage.spent_usd, usage.calls) == (Decimal(6), 3)
     finally:
         await again.close()
+
+
+async def test_complete_survives_a_restart_and_claims_stay_full_sync(tmp_path: Path) -> None:
+    store = await SqliteReplayStore.open(tmp_path / "r.db")
+    won = await store.claim([contract.rpc(1)], owner=contract.owner(1), budget=None, now=NOW)
+    assert isinstance(won, Claim)
+    assert await store.complete(won, '{"result":"0xsig"}', NOW)
+    # complete() alone commits with NORMAL; the connection is back to FULL for the next claim
+    mode = await store._run(lambda: store._conn.execute("PRAGMA synchronous").fetchone()[0])
+    assert mode == 2
+    await store.close()
+    again = await SqliteReplayStore.open(tmp_path / "r.db")
+    try:
+        dup = await again.claim([contract.rpc(1)], owner=contract.owner(1), budget=None, now=NOW)
+        assert isinstance(dup, Duplicate)
+        assert not dup.in_flight
+        assert dup.stored_result == '{"result":"0xsig"}'
+    finally:
+        await again.close()

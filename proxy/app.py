@@ -138,7 +138,10 @@ class Daemon(SessionsMixin, RevocationMixin):
             pricer=build_pricer(settings),
             audit=self.audit,
             metrics=self.metrics,
-            replay_policy=ReplayPolicy(id_window_s=settings.replay.id_window_s),
+            replay_policy=ReplayPolicy(
+                id_window_s=settings.replay.id_window_s,
+                default_ttl_s=settings.replay.payload_window_s,
+            ),
             chains=chains,
             clock=self.clock,
             is_frozen=lambda: self._frozen is not None,

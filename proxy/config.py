@@ -500,10 +500,14 @@ class LogSettings(_Model):
 class ReplaySettings(_Model):
     """How long replay keys are remembered: transport ids (relay message / JSON-RPC ids) and payload hashes.
 
-    Protocol nonces (chain, permit, SIWE...) are kept until their own deadline or forever.
+    ``id_window_s``: a JSON-RPC id whose embedded timestamp is older than this is refused as stale (the
+    SDK's requests live 900 s by default; a dApp may ask for longer, up to 7 days, and then its late
+    deliveries are refused once older than the window). ``payload_window_s``: how long a signed payload
+    is remembered when nothing in it (deadline, envelope expiry) says longer. Protocol nonces (chain,
+    permit, SIWE...) are kept until their own deadline, capped at 90 days.
     """
 
-    id_window_s: int = Field(default=7 * 86400, gt=0)
+    id_window_s: int = Field(default=3600, gt=0)
     payload_window_s: int = Field(default=7 * 86400, gt=0)
 
 

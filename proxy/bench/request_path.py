@@ -55,6 +55,8 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = ROOT / "config" / "example.toml"
 NODE_MODULES = ROOT / "tests" / "node" / "node_modules"
 JS_DIR = Path(__file__).resolve().parent / "js"
+#: The interop tests' node preload (SDK resolution from tests/node, offline network guard), shared.
+PRELOAD = ROOT / "tests" / "interop" / "js" / "preload.mjs"
 
 DAPPS = 4
 SESSIONS_PER_DAPP = 2
@@ -298,7 +300,7 @@ async def _start_walletkit(relay_url: str, workdir: Path) -> _WalletKit:
     proc = await asyncio.create_subprocess_exec(
         node,
         "--import",
-        (JS_DIR / "preload.mjs").as_uri(),
+        PRELOAD.as_uri(),
         str(JS_DIR / "walletkit_bench_wallet.mjs"),
         relay_url,
         "600",

@@ -40,7 +40,7 @@ demo: $(STAMP)
 	$(BIN)/wcproxy demo --config config/example.toml
 
 bench: $(STAMP)
-	$(BIN)/python -m proxy.bench
+	@$(BIN)/python -m proxy.bench
 
 clean:
 	rm -rf $(VENV) tests/node/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -36,6 +36,9 @@ class ChainRpc:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
         self._ids = itertools.count(1)
+        # Next nonce per account after transactions this process claimed but may not have broadcast
+        # yet: the node's "pending" count does not know them.
+        self._claimed_nonces: dict[str, int] = {}
 
     async def close(self) -> None:
         """Close the HTTP session; idempotent."""
@@ -86,9 +89,8 @@ class ChainRpc:
         filled.setdefault("from", account)
         filled.setdefault("chainId", hex(chain_id))
         if filled.get("nonce") is None:
-            filled["nonce"] = hex(
-                await self._quantity("eth_getTransactionCount", [account, "pending"])
-            )
+            pending = await self._quantity("eth_getTransactionCount", [account, "pending"])
+            filled["nonce"] = hex(max(pending, self._claimed_nonces.get(account.lower(), 0)))
         if filled.get("gas") is None and filled.get("gasLimit") is None:
             probe = {
                 k: v for k, v in filled.items() if k in ("from", "to", "value", "data", "input")
@@ -115,6 +117,11 @@ class ChainRpc:
                 )
             filled.setdefault("type", "0x2")
         return filled
+
+    def note_claimed(self, account: str, nonce: int) -> None:
+        """Remember that ``nonce`` is taken for ``account`` (its transaction was claimed for signing)."""
+        key = account.lower()
+        self._claimed_nonces[key] = max(self._claimed_nonces.get(key, 0), nonce + 1)
 
     async def send_raw_transaction(self, raw_hex: str) -> str:
         """``eth_sendRawTransaction``; returns the transaction hash."""

@@ -240,30 +240,45 @@ class RequestPipeline:
             self.metrics.replay_refusals.labels(str(stale.layer)).inc()
             return self._refuse(trace, replay_error(stale))
         transaction: dict[str, Any] | None = None
-        if request.method in _TX_METHODS:
-            filled = await self._prepare_transaction(signing)
-            if isinstance(filled, Refusal):
-                trace.kind = filled.error.kind
-                trace.reasons = (str(filled.error.data["reason"]),)
-                return filled
-            transaction = filled
-            signing = SigningRequest(
-                method=signing.method,
-                params=[transaction],
-                chain_id=signing.chain_id,
-                account=signing.account,
-                origin=signing.origin,
-                session=signing.session,
-                request_id=signing.request_id,
-                expires_at=signing.expires_at,
-            )
+        # Filling (nonce, gas, fees), deciding and claiming run in the session's ordered section, so
+        # two transactions of one session never get the same nonce from the node.
         async with self._lock(session.topic):
+            if request.method in _TX_METHODS:
+                filled = await self._prepare_transaction(signing)
+                if isinstance(filled, Refusal):
+                    trace.kind = filled.error.kind
+                    trace.reasons = (str(filled.error.data["reason"]),)
+                    return filled
+                transaction = filled
+                signing = SigningRequest(
+                    method=signing.method,
+                    params=[transaction],
+                    chain_id=signing.chain_id,
+                    account=signing.account,
+                    origin=signing.origin,
+                    session=signing.session,
+                    request_id=signing.request_id,
+                    expires_at=signing.expires_at,
+                )
             claimed = await self._decide_and_claim(signing, session, trace, now)
             if isinstance(claimed, Refusal):
                 await self._observe(self._facts(session, trace, claimed), trace)
+            elif isinstance(claimed, Claim) and transaction is not None:
+                self._note_nonce(signing, transaction)
         if not isinstance(claimed, Claim):
             return claimed
         return await self._execute(signing, session, trace, claimed, transaction)
+
+    def _note_nonce(self, signing: SigningRequest, transaction: dict[str, Any]) -> None:
+        rpc = self.chains.get(signing.chain_id)
+        nonce = transaction.get("nonce")
+        if rpc is None or signing.account is None or not isinstance(nonce, str | int):
+            return
+        try:
+            value = int(nonce, 16) if isinstance(nonce, str) else nonce
+        except ValueError:
+            return
+        rpc.note_claimed(signing.account, value)
 
     async def _prepare_transaction(self, signing: SigningRequest) -> dict[str, Any] | Refusal:
         params = signing.params

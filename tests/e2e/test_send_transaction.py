@@ -9,6 +9,7 @@ Denied transactions are never broadcast.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -138,3 +139,31 @@ async def test_send_transaction_is_filled_judged_signed_broadcast_and_mined(
             assert record["signer"]
         first_fee = tester.get_transaction_by_hash(first)["max_fee_per_gas"]
         assert first_fee == 2 * base_fee + PRIORITY_FEE_WEI  # 2 x base fee + tip, as wallets do
+
+
+async def test_concurrent_sends_of_one_session_get_consecutive_nonces(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    async with ChainServer(funded=[DEV_ADDRESS]) as chain:
+        config = config_with_rpc(tmp_path, chain.url)
+        async with DaemonProcess(data_dir, config=config) as daemon:
+            account = daemon.ready["accounts"][0]
+            async with DappClient(daemon.ready["relay"], metadata=DAPP_META) as dapp:
+                topic = await pair_with_daemon(dapp, daemon.ready, data_dir)
+                # sent at once, none broadcast yet when the next is filled: the node's pending
+                # count alone would hand every one of them the same nonce
+                hashes = await asyncio.gather(
+                    *(
+                        dapp.request(
+                            topic,
+                            CHAIN,
+                            "eth_sendTransaction",
+                            [{"from": account, "to": ALLOWED, "value": hex(k * 10**15)}],
+                            timeout_s=30,
+                        )
+                        for k in (1, 2, 3, 4)
+                    )
+                )
+            assert await daemon.terminate() == 0, daemon.tail()
+        nonces = sorted(chain.tester.get_transaction_by_hash(h)["nonce"] for h in hashes)
+        assert nonces == [0, 1, 2, 3]
+        assert chain.tester.get_balance(ALLOWED) == 10 * 10**15

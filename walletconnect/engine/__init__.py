@@ -42,6 +42,7 @@ _HOMES = {
         "ProposalReceived",
         "ProposalRejected",
         "RequestExpired",
+        "RequestIdReused",
         "RequestReceived",
         "ResponseReceived",
         "RevokedRequestReceived",

@@ -1,7 +1,8 @@
 """State and plumbing shared by both Sign engine roles; pure, no I/O.
 
 :class:`EngineCore` owns the keychain, pairings, sessions, proposals, pending requests and the
-JSON-RPC history; it decrypts inbound envelopes, de-duplicates on ``(topic, id)``, dispatches by
+JSON-RPC history; it decrypts inbound envelopes, de-duplicates on ``(topic, id)`` and content
+(an id reused with other content goes to :meth:`EngineCore._on_reused_id`), dispatches by
 method to handlers registered by the role engine, seals and queues outbound messages, and sweeps
 expiries. It also implements the verbs and inbound methods both roles share: ping, extend,
 disconnect, wc_sessionPing / wc_sessionExtend / wc_sessionDelete, wc_pairingPing /
@@ -38,8 +39,9 @@ from walletconnect.engine.events import (
     SessionExpired,
     SessionExtended,
 )
-from walletconnect.engine.history import InboundStatus, JsonRpcHistory
+from walletconnect.engine.history import InboundStatus, JsonRpcHistory, content_hash
 from walletconnect.engine.records import (
+    HistoryRecord,
     PairingRecord,
     PendingRequest,
     ProposalRecord,
@@ -469,23 +471,18 @@ class EngineCore:
     ) -> None:
         assert msg.method is not None
         inbound = self.history.receive_request(
-            topic, msg.id, msg.method, int(now) + self.config.history_ttl_s
+            topic,
+            msg.id,
+            msg.method,
+            int(now) + self.config.history_ttl_s,
+            digest=content_hash(msg.method, msg.params),
+            now=now,
         )
+        if inbound.status is InboundStatus.REUSED:
+            self._on_reused_id(topic, msg, inbound.record, now)
+            return
         if inbound.status is not InboundStatus.NEW:
-            record = inbound.record
-            answered = inbound.status is InboundStatus.ANSWERED and record.response is not None
-            if answered and record.response is not None:
-                self._out.append(
-                    Publish(
-                        topic,
-                        self._seal(topic, record.response),
-                        record.response_ttl,
-                        record.response_tag,
-                        False,
-                        msg.id,
-                    )
-                )
-            self._drop(topic, "duplicate", msg.id, answered=answered)
+            self._duplicate(topic, msg.id, inbound.record)
             return
         handler = self._request_handlers.get(msg.method)
         if handler is None:
@@ -515,6 +512,27 @@ class EngineCore:
                 hash_message(message),
             )
         )
+
+    def _duplicate(self, topic: str, rpc_id: int, record: HistoryRecord) -> None:
+        """The same request again: re-send the stored answer if there is one, else stay silent."""
+        answered = record.response is not None
+        if record.response is not None:
+            self._out.append(
+                Publish(
+                    topic,
+                    self._seal(topic, record.response),
+                    record.response_ttl,
+                    record.response_tag,
+                    False,
+                    rpc_id,
+                )
+            )
+        self._drop(topic, "duplicate", rpc_id, answered=answered)
+
+    def _on_reused_id(self, topic: str, msg: RpcMessage, record: HistoryRecord, now: float) -> None:
+        """An id seen before with other content. Here: handled like a duplicate (never twice to
+        a handler); a role engine overrides it to refuse the replay explicitly."""
+        self._duplicate(topic, msg.id, record)
 
     def _receive_response(self, topic: str, msg: RpcMessage, now: float) -> None:
         record = self.history.receive_response(topic, msg.id)

@@ -26,6 +26,7 @@ __all__ = [
     "ProposalReceived",
     "ProposalRejected",
     "RequestExpired",
+    "RequestIdReused",
     "RequestReceived",
     "ResponseReceived",
     "RevokedRequestReceived",
@@ -94,6 +95,27 @@ class RequestReceived:
     def id(self) -> int:
         """JSON-RPC id."""
         return self.request.id
+
+
+@dataclass(frozen=True, slots=True)
+class RequestIdReused:
+    """Wallet: a request reused the JSON-RPC id of an earlier one on ``topic`` with other content.
+
+    Not a duplicate (the decrypted method/params differ, whatever the envelope bytes): a replay of
+    the id. It never reaches the request handler; answer it with an error through
+    ``refuse_reused_id(topic, id, now, error=...)``. ``method`` / ``chain_id`` are the new
+    request's (the wrapped method, e.g. ``personal_sign``; ``""`` if it has none), ``first_seen``
+    when the earlier request with this id arrived (0 if unknown). Answering sends a second
+    response for an id the dApp may already have had answered: the SDK ignores a response to an
+    id it no longer awaits, so that is harmless, and a raw client learns the refusal.
+    """
+
+    topic: str
+    id: int
+    method: str
+    first_seen: float
+    chain_id: str | None = None
+    received_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +250,7 @@ EngineEvent = (
     | SessionSettled
     | SessionAcknowledged
     | RequestReceived
+    | RequestIdReused
     | RequestExpired
     | ResponseReceived
     | SessionUpdated

@@ -4,20 +4,26 @@ Keyed on ``(topic, JSON-RPC id)``, never on envelope bytes: a peer (or a relay r
 a re-subscribe) may send the same request again, possibly re-encrypted with a fresh IV. An
 inbound request is handled once; a duplicate of an answered one gets the *stored* response text
 re-sent (idempotent), a duplicate of one still in progress or of one that needs no reply is
-dropped. Every mutation is reported to ``sink`` as a store change.
+dropped. A duplicate is recognised by the *content*: each inbound record keeps a canonical hash
+of the decrypted method and params (:func:`content_hash`), so the same id carrying other content
+is reported as :attr:`InboundStatus.REUSED` (a replay of the id), never as a duplicate. Every
+mutation is reported to ``sink`` as a store change.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from enum import Enum
+from typing import Any
 
 from walletconnect.engine.records import HistoryRecord, history_key
 from walletconnect.storage import Delete, Put, RecordKind, StoreChange
 
-__all__ = ["Inbound", "InboundStatus", "JsonRpcHistory"]
+__all__ = ["Inbound", "InboundStatus", "JsonRpcHistory", "content_hash"]
 
 
 class InboundStatus(Enum):
@@ -27,6 +33,22 @@ class InboundStatus(Enum):
     IN_PROGRESS = "in_progress"  # seen, not answered yet: drop the duplicate
     ANSWERED = "answered"  # seen and answered: re-send the stored response
     NO_REPLY = "no_reply"  # seen, and no reply is due (delete, event): drop
+    REUSED = "reused"  # the id was seen with other content: a replay of the id, not a duplicate
+
+
+def content_hash(method: str, params: Any) -> str:
+    """Hex sha256 of canonical JSON ``[method, params]`` (sorted keys, no whitespace).
+
+    Independent of the envelope bytes (IV) and of key order or spacing in the sender's JSON.
+    Returns ``""`` for a value JSON cannot encode (then only the id is compared).
+    """
+    try:
+        text = json.dumps(
+            [method, params], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+    except (TypeError, ValueError, RecursionError):
+        return ""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,16 +90,33 @@ class JsonRpcHistory:
             self._floor = record.expiry
         self._sink(Put(RecordKind.HISTORY, record.key, record))
 
-    def receive_request(self, topic: str, rpc_id: int, method: str, expiry: int) -> Inbound:
-        """Register an inbound request; tells whether it is new or a duplicate."""
+    def receive_request(
+        self,
+        topic: str,
+        rpc_id: int,
+        method: str,
+        expiry: int,
+        *,
+        digest: str = "",
+        now: float = 0.0,
+    ) -> Inbound:
+        """Register an inbound request; tells whether it is new, a duplicate or a reused id.
+
+        ``digest`` is the request's :func:`content_hash`; when both it and the stored one are
+        known and differ, the status is REUSED and the stored record is left untouched.
+        """
         known = self.get(topic, rpc_id)
         if known is not None and known.direction == "in":
+            if digest and known.content_hash and digest != known.content_hash:
+                return Inbound(InboundStatus.REUSED, known)
             if known.response is not None:
                 return Inbound(InboundStatus.ANSWERED, known)
             if known.answered:
                 return Inbound(InboundStatus.NO_REPLY, known)
             return Inbound(InboundStatus.IN_PROGRESS, known)
-        record = HistoryRecord(topic, rpc_id, method, "in", expiry)
+        record = HistoryRecord(
+            topic, rpc_id, method, "in", expiry, content_hash=digest, first_seen=now
+        )
         self._put(record)
         return Inbound(InboundStatus.NEW, record)
 

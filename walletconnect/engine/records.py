@@ -261,7 +261,10 @@ class HistoryRecord:
     ``direction`` is ``"in"`` for requests the peer sent us and ``"out"`` for ours. For inbound
     requests ``response`` holds the exact JSON text we answered with (re-sent on a duplicate);
     ``answered`` is set once a reply went out or none is due. ``expiry`` bounds how long the
-    record is kept for duplicate detection.
+    record is kept for duplicate detection. ``content_hash`` (inbound only) is the canonical hash
+    of the decrypted method and params: the same id with other content is a reused id, not a
+    duplicate (empty for records written before it existed: those compare as duplicates).
+    ``first_seen`` is when the inbound request was first received (unix seconds, 0 if unknown).
     """
 
     topic: str
@@ -273,6 +276,8 @@ class HistoryRecord:
     response: str | None = None
     response_tag: int = 0
     response_ttl: int = 0
+    content_hash: str = ""
+    first_seen: float = 0.0
 
     @property
     def key(self) -> str:

@@ -4,8 +4,11 @@ Consumes decrypted-on-arrival relay messages and clock ticks, emits relay comman
 (see :mod:`walletconnect.engine.core` for the shared loop). Behaviour follows SignClient /
 WalletKit 2.25 as observed on the wire, with our own stricter checks where the SDK has none:
 proposals are validated on arrival, requests are checked against the session namespaces and the
-request expiry, nothing is ever answered on an expired session, and duplicates (same topic and
-JSON-RPC id, whatever the envelope bytes) never reach the application twice.
+request expiry, nothing is ever answered on an expired session, and duplicates (same topic,
+JSON-RPC id and decrypted content, whatever the envelope bytes) never reach the application
+twice. A ``wc_sessionRequest`` that reuses an id with *other* content is a replay of the id: it
+never reaches the application's request path, it becomes a :class:`RequestIdReused` event to be
+answered with an error via :meth:`WalletEngine.refuse_reused_id`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
+
+import structlog
 
 from walletconnect.crypto import derive_sym_key, hash_key
 from walletconnect.engine.commands import ApproveSession, Subscribe, Unsubscribe
@@ -26,6 +31,7 @@ from walletconnect.engine.core import (
 from walletconnect.engine.events import (
     ProposalReceived,
     RequestExpired,
+    RequestIdReused,
     RequestReceived,
     RevokedRequestReceived,
     SessionAcknowledged,
@@ -34,6 +40,7 @@ from walletconnect.engine.events import (
     SessionUpdated,
 )
 from walletconnect.engine.records import (
+    HistoryRecord,
     PairingRecord,
     PairingState,
     PendingRequest,
@@ -46,6 +53,7 @@ from walletconnect.engine.rpc import (
     JSONRPC_INVALID_PARAMS,
     RpcMessage,
     encode_json,
+    error_payload,
     opts_for,
     request_payload,
     result_payload,
@@ -66,12 +74,16 @@ from walletconnect.errors import (
 from walletconnect.storage import RecordKind
 from walletconnect.uri import parse_uri
 
-__all__ = ["MAX_REVOKED_PENDING", "Tombstone", "WalletEngine"]
+__all__ = ["MAX_REUSED_PENDING", "MAX_REVOKED_PENDING", "Tombstone", "WalletEngine"]
+
+log = structlog.get_logger(__name__)
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _UNSET: Any = object()
 #: Requests on revoked topics awaiting their error answer; the oldest are forgotten beyond this.
 MAX_REVOKED_PENDING = 10_000
+#: Reused-id refusals awaiting their error answer; the oldest are forgotten beyond this.
+MAX_REUSED_PENDING = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +123,8 @@ class WalletEngine(EngineCore):
         self._response_handlers["wc_sessionSettle"] = self._on_settle_response
         self.tombstones: dict[str, Tombstone] = {}
         self._revoked_pending: dict[str, float] = {}
+        # history key -> (forget after, refusals owed): reused ids awaiting refuse_reused_id.
+        self._reused_pending: dict[str, tuple[float, int]] = {}
 
     # ------------------------------------------------------------------ pairing
 
@@ -437,6 +451,61 @@ class WalletEngine(EngineCore):
         else:
             self.send_result(topic, rpc_id, "wc_sessionRequest", result)
 
+    def _on_reused_id(self, topic: str, msg: RpcMessage, record: HistoryRecord, now: float) -> None:
+        if "wc_sessionRequest" not in (msg.method, record.method):
+            super()._on_reused_id(topic, msg, record, now)
+            return
+        params = msg.params if isinstance(msg.params, dict) else {}
+        request = params.get("request")
+        method = request.get("method") if isinstance(request, dict) else None
+        chain_id = params.get("chainId")
+        key = self._pending_key(topic, msg.id)
+        _, owed = self._reused_pending.pop(key, (0.0, 0))
+        self._reused_pending[key] = (now + self.config.request_expiry_s, owed + 1)
+        while len(self._reused_pending) > MAX_REUSED_PENDING:
+            del self._reused_pending[next(iter(self._reused_pending))]
+        self.stats["reused_id"] += 1
+        log.info("wc.request_id_reused", topic=topic, id=msg.id, first_seen=record.first_seen)
+        self._emit(
+            RequestIdReused(
+                topic=topic,
+                id=msg.id,
+                method=method if isinstance(method, str) else "",
+                first_seen=record.first_seen,
+                chain_id=chain_id if isinstance(chain_id, str) else None,
+                received_at=now,
+            )
+        )
+
+    def refuse_reused_id(
+        self, topic: str, rpc_id: int, now: float, *, error: SdkErrorInfo | Mapping[str, Any]
+    ) -> None:
+        """Answer a :class:`RequestIdReused` with a JSON-RPC ``error`` (tag 1109, ttl 900).
+
+        The earlier request's stored answer is kept (a true duplicate of it still gets that
+        answer back). Raises LocalProtocolError when no refusal is owed for ``(topic, id)`` (or
+        it expired) or the topic's key is gone.
+        """
+        key = self._pending_key(topic, rpc_id)
+        until, owed = self._reused_pending.get(key, (0.0, 0))
+        if owed <= 0 or until <= now:
+            self._reused_pending.pop(key, None)
+            raise LocalProtocolError(f"no reused id {rpc_id} awaiting a refusal on {topic}")
+        if owed == 1:
+            del self._reused_pending[key]
+        else:
+            self._reused_pending[key] = (until, owed - 1)
+        err = error.to_dict() if isinstance(error, SdkErrorInfo) else dict(error)
+        opts = opts_for("wc_sessionRequest", "res")
+        self._publish(
+            topic,
+            encode_json(error_payload(rpc_id, err)),
+            tag=opts.tag,
+            ttl=opts.ttl,
+            prompt=opts.prompt,
+            correlation_id=rpc_id,
+        )
+
     def pending_requests(self) -> list[PendingRequest]:
         """Requests not answered yet, oldest first (re-dispatch these after a restart)."""
         return sorted(self.pending.values(), key=lambda p: (p.received_at, p.id))
@@ -555,6 +624,8 @@ class WalletEngine(EngineCore):
             self._bury(topic)
         for key in [k for k, until in self._revoked_pending.items() if until <= now]:
             del self._revoked_pending[key]
+        for key in [k for k, (until, _) in self._reused_pending.items() if until <= now]:
+            del self._reused_pending[key]
 
     # ------------------------------------------------------------------ update / events
 

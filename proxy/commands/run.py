@@ -31,7 +31,12 @@ def register(subparsers: Any) -> None:
         "--relay-url", help='relay URL, or "embedded" to start the local relay in-process'
     )
     parser.add_argument(
-        "--pair", action="append", default=[], metavar="URI", help="pair with a wc: URI at start"
+        "--pair",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="URI",
+        help="pair with these wc: URIs at start (quote them: they contain &)",
     )
     parser.add_argument("--store", help="store URL: sqlite:PATH, redis://HOST:PORT/DB or memory:")
     parser.add_argument(

@@ -161,6 +161,7 @@ class Daemon(SessionsMixin, RevocationMixin):
             on_proposal=self._on_proposal,
             on_request=self._on_request,
             on_revoked_request=self._on_revoked_request,
+            on_reused_id=self._on_reused_id,
             project_id=(
                 settings.relay.project_id.get_secret_value() if settings.relay.project_id else None
             ),

@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 
 from policy.envelope import parse_envelope
+from policy.errors import RecordError, StoreUnavailableError
 from policy.revocation import (
     SessionBinding,
 )
@@ -22,6 +23,7 @@ from proxy.daemon_state import (
     DaemonState,
     QueuedProposal,
 )
+from proxy.error_map import reused_id_error
 from proxy.pipeline import Answer, Outcome, SessionView, Silence
 from proxy.session_rules import SessionPlan, plan_session, proposal_facts
 from proxy.translate import WcRequest
@@ -33,6 +35,7 @@ from walletconnect.aio.wallet_client import (
 )
 from walletconnect.engine.events import (
     MessageDropped,
+    RequestIdReused,
     SessionDeleted,
     SessionExpired,
     SessionSettled,
@@ -192,6 +195,52 @@ class SessionsMixin(DaemonState):
             raise RequestIgnored(outcome.why)
         error = outcome.error
         raise RequestRejected(error.code, error.message, error.data)
+
+    async def _on_reused_id(self, event: RequestIdReused) -> dict[str, Any]:
+        """A request reusing an earlier JSON-RPC id with other content: a replay of the id layer.
+
+        It never reached the pipeline (nothing is signed); refused with 5010 ``layer=rpc_id``,
+        counted and audited. The dApp may already hold an answer for this id: this is a second
+        response to it, which the SDK ignores (a raw client sees the refusal).
+        """
+        error = reused_id_error(event.first_seen or None, event.topic)
+        binding = self._bindings.get(event.topic)
+        if binding is None:
+            try:
+                binding = await self.store.binding(event.topic)
+            except (StoreUnavailableError, RecordError):  # the refusal does not need it
+                log.warning("reused_id_binding_unavailable", topic=event.topic)
+        reasons = (str(error.data["reason"]),)
+        self.metrics.replay_refusals.labels(str(error.data["layer"])).inc()
+        self.metrics.record_request(
+            method=event.method or "unknown",
+            action_class="unknown",
+            allowed=False,
+            reasons=reasons,
+        )
+        log.info("request_id_reused", topic=event.topic, id=event.id, method=event.method)
+        await self._audit(
+            AuditEntry(
+                event="request",
+                decision="deny",
+                reasons=reasons,
+                session=event.topic,
+                dapp=binding.dapp if binding is not None else None,
+                method=event.method or None,
+                chain=event.chain_id,
+                replay_layer=str(error.data["layer"]),
+                request_id=event.id,
+                envelope_id=binding.envelope_id if binding is not None else None,
+                latency_us=int(max(0.0, self.clock() - event.received_at) * 1e6),
+                details={
+                    "delegated": True,
+                    "kind": error.kind,
+                    "error_code": error.code,
+                    "first_seen": event.first_seen or None,
+                },
+            )
+        )
+        return error.to_dict()
 
     async def _send(self, pending: PendingRequest, outcome: Outcome) -> None:
         """Answer ``pending`` with ``outcome`` ourselves (nothing for a Silence)."""

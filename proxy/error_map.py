@@ -9,7 +9,9 @@ code       kind            when
 5000       policy          the envelope does not allow it (SDK USER_REJECTED: wallets' "no")
 4200       unsupported     the method is not one wcproxy signs (EIP-1193 Unsupported Method)
 -32602     malformed       the params could not be decoded (JSON-RPC Invalid params)
-5010       replay          a replay layer refused it (``data.layer``, ``data.first_seen``)
+5010       replay          a replay layer refused it (``data.layer``, ``data.first_seen``); also a
+                           request reusing an answered JSON-RPC id with other content
+                           (layer ``rpc_id``; a second response to that id, which the SDK ignores)
 5720       replay          a ``wallet_sendCalls`` batch id was reused (EIP-5792 Duplicate ID)
 5020       revoked         the session was revoked (``data.path``)
 5021       frozen          an emergency stop freezes all signing
@@ -27,7 +29,7 @@ from typing import Any
 
 from policy.decision import Decision
 from policy.errors import DenyReason
-from policy.replay import Replay, ReplayLayer
+from policy.replay import Replay, ReplayLayer, Sighting
 
 __all__ = [
     "CODE_EXPIRED",
@@ -45,6 +47,7 @@ __all__ = [
     "frozen_error",
     "malformed_error",
     "replay_error",
+    "reused_id_error",
     "revoked_error",
     "unavailable_error",
 ]
@@ -122,6 +125,14 @@ def replay_error(replay: Replay) -> WireError:
     code = CODE_REPLAY_BATCH if replay.layer is ReplayLayer.BATCH_ID else CODE_REPLAY
     message = f"Replay refused ({replay.layer}): {replay.reason}"
     return WireError(code, _cut(message), data)
+
+
+def reused_id_error(first_seen: float | None = None, session: str | None = None) -> WireError:
+    """The error for a request that reuses a JSON-RPC id with other content (layer ``rpc_id``)."""
+    sighting = Sighting(first_seen, session, None) if first_seen else None
+    return replay_error(
+        Replay(ReplayLayer.RPC_ID, "id already used for a different request", sighting)
+    )
 
 
 def revoked_error(path: str, reason: str) -> WireError:

@@ -5,6 +5,8 @@ The application sees a small API: an ``on_proposal`` decision callback (returns
 :class:`RequestRejected`), the verbs ``pair``, ``approve``, ``reject``, ``respond``, ``update``,
 ``emit``, ``ping``, ``extend``, ``disconnect``, and the engine events (``events()`` /
 ``next_event()``). Requests still pending after a restart are handed to ``on_request`` again.
+A request reusing an earlier JSON-RPC id with other content never reaches ``on_request``: it goes
+to ``on_reused_id`` (returns the JSON-RPC error to answer; default: a generic "id already used").
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from walletconnect.engine.core import EngineConfig, Entropy
 from walletconnect.engine.events import (
     EngineEvent,
     ProposalReceived,
+    RequestIdReused,
     RequestReceived,
     RevokedRequestReceived,
 )
@@ -41,8 +44,10 @@ __all__ = [
     "RequestHandler",
     "RequestIgnored",
     "RequestRejected",
+    "ReusedIdHandler",
     "RevokedRequestHandler",
     "WalletClient",
+    "reused_id_error",
 ]
 
 log = structlog.get_logger(__name__)
@@ -94,6 +99,16 @@ ProposalHandler = Callable[[ProposalRecord], Awaitable[Approval | Rejection]]
 RequestHandler = Callable[[PendingRequest, SessionRecord], Awaitable[Any]]
 RevokedRequestHandler = Callable[[RevokedRequestReceived], Awaitable[Mapping[str, Any] | None]]
 """Answers a request on a revoked session: the JSON-RPC error to send (None: the revocation's)."""
+ReusedIdHandler = Callable[[RequestIdReused], Awaitable[Mapping[str, Any] | None]]
+"""Answers a request that reused an id with other content: the error to send (None: the default)."""
+
+
+def reused_id_error(event: RequestIdReused) -> dict[str, Any]:
+    """The default answer to a reused id: JSON-RPC Invalid Request, saying why."""
+    return {
+        "code": -32600,
+        "message": f"Invalid Request: id {event.id} was already used for another request",
+    }
 
 
 class WalletClient(EngineClient):
@@ -110,6 +125,7 @@ class WalletClient(EngineClient):
         on_proposal: ProposalHandler | None = None,
         on_request: RequestHandler | None = None,
         on_revoked_request: RevokedRequestHandler | None = None,
+        on_reused_id: ReusedIdHandler | None = None,
         project_id: str | None = None,
         config: EngineConfig | None = None,
         entropy: Entropy | None = None,
@@ -128,6 +144,7 @@ class WalletClient(EngineClient):
         self.on_proposal = on_proposal
         self.on_request = on_request
         self.on_revoked_request = on_revoked_request
+        self.on_reused_id = on_reused_id
         self._in_flight: set[tuple[str, int]] = set()
 
     @property
@@ -146,6 +163,8 @@ class WalletClient(EngineClient):
             self._dispatch_request(event.request)
         elif isinstance(event, RevokedRequestReceived):
             self.spawn(self._handle_revoked(event))
+        elif isinstance(event, RequestIdReused):
+            self.spawn(self._handle_reused(event))
 
     def _dispatch_request(self, pending: PendingRequest) -> None:
         key = (pending.topic, pending.id)
@@ -213,6 +232,22 @@ class WalletClient(EngineClient):
             await self.respond(event.topic, event.id, error=error)
         except LocalProtocolError as exc:
             log.info("wc.revoked_answer_not_sent", id=event.id, reason=str(exc))
+
+    async def _handle_reused(self, event: RequestIdReused) -> None:
+        error: Mapping[str, Any] | None = None
+        if self.on_reused_id is not None:
+            try:
+                error = await self.on_reused_id(event)
+            except Exception:
+                log.exception("wc.on_reused_id_failed", id=event.id)
+        if error is None:
+            error = reused_id_error(event)
+        try:
+            async with self._lock:
+                self.engine.refuse_reused_id(event.topic, event.id, self.clock(), error=error)
+            await self.flush()
+        except LocalProtocolError as exc:
+            log.info("wc.reused_id_answer_not_sent", id=event.id, reason=str(exc))
 
     async def _answer(self, pending: PendingRequest, **kwargs: Any) -> None:
         try:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from hypothesis import HealthCheck, settings
 
 # tests/ is on pytest's pythonpath for shared helpers (vectors.py, redis_server.py, ...); its folders mirror
@@ -33,3 +34,12 @@ def redis_url() -> Iterator[str]:
 
     with running_redis() as url:
         yield url
+
+
+@pytest.fixture(autouse=True)
+def _fresh_structlog() -> Iterator[None]:
+    """Every test starts and ends with structlog's defaults (a test that configures logging, e.g. to
+    a level that filters info events, must not change what ``capture_logs`` sees in later tests)."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()

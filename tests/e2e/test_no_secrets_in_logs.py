@@ -13,6 +13,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import structlog
 
 from proxy.config import load_settings
 from proxy.demo import run_demo
@@ -55,7 +56,7 @@ async def test_no_secret_reaches_the_logs_or_the_audit_log(tmp_path: Path) -> No
     try:
         rows, audit_path = await run_demo(settings, progress=snapshot)
     finally:
-        configure_logging("json", "warning")
+        structlog.reset_defaults()
     assert any(row.outcome == "SIGNED" for row in rows)  # a real session ran and signed
     assert len(secrets) >= 3  # relay seed, pairing and session sym keys at least
     secrets.add(DEV_KEY)

@@ -17,6 +17,7 @@ from policy.revocation import (
 from proxy.admin.backend import NotFoundError
 from proxy.audit.record import AuditEntry
 from proxy.daemon_state import (
+    ENVELOPE_END_LEAD_S,
     PURGE_INTERVAL_S,
     REVOKE_METHODS,
     SWEEP_INTERVAL_S,
@@ -322,14 +323,18 @@ class SessionsMixin(DaemonState):
         await self._bind(event.session, plan, origin)
 
     async def _sweep(self) -> None:
-        """End sessions whose envelope expired (wc_sessionDelete), purge the store now and then."""
+        """End sessions as their envelope expires (wc_sessionDelete), purge the store now and then.
+
+        A session goes ENVELOPE_END_LEAD_S before its envelope's expiry, so the delete is still sent on
+        a live session (the policy denies anything after expiry either way).
+        """
         last_purge = 0.0
         while True:
             await asyncio.sleep(SWEEP_INTERVAL_S)
             try:
                 now = self.clock()
                 for topic, binding in list(self._bindings.items()):
-                    if binding.expires_at <= now:
+                    if binding.expires_at - ENVELOPE_END_LEAD_S <= now:
                         log.info("envelope_expired", topic=topic)
                         with contextlib.suppress(WalletConnectError):
                             await self.wallet.disconnect(topic)

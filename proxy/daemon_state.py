@@ -43,6 +43,7 @@ from walletconnect.engine.records import PendingRequest, ProposalRecord
 
 __all__ = [
     "DELETE_CODE",
+    "ENVELOPE_END_LEAD_S",
     "PURGE_INTERVAL_S",
     "REVOKE_METHODS",
     "SWEEP_INTERVAL_S",
@@ -54,6 +55,9 @@ log = structlog.get_logger(__name__)
 
 SWEEP_INTERVAL_S = 1.0
 PURGE_INTERVAL_S = 300.0
+#: Sessions are deleted this long before their envelope expires: the WalletConnect session's expiry is
+#: capped at the envelope's, and an expired session can no longer carry a wc_sessionDelete.
+ENVELOPE_END_LEAD_S = 2 * SWEEP_INTERVAL_S
 #: Methods by which a dApp gives up its own session's authority (user path, no capability needed).
 REVOKE_METHODS = frozenset({"wallet_revokePermissions", "wallet_revokeExecutionPermission"})
 #: The SDK code a wallet's wc_sessionDelete carries (the message says why).

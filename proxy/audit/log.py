@@ -44,6 +44,7 @@ import contextlib
 import json
 import os
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -133,6 +134,11 @@ class FileChainHeadStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # Saves run in worker threads; a cancelled save's thread may still be writing when the next
+        # one starts (close() after cancelling the background syncer), so writes are serialised and
+        # a save never replaces a newer head with an older one.
+        self._write_lock = threading.Lock()
+        self._written_count = -1
 
     @classmethod
     def beside(cls, log_path: Path) -> FileChainHeadStore:
@@ -148,14 +154,18 @@ class FileChainHeadStore:
         await asyncio.to_thread(self._write, head)
 
     def _write(self, head: ChainHead) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-        try:
-            os.write(fd, canonical_json({"count": head.count, "hash": head.hash}) + b"\n")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
+        with self._write_lock:
+            if head.count < self._written_count:
+                return
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+            try:
+                os.write(fd, canonical_json({"count": head.count, "hash": head.hash}) + b"\n")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+            self._written_count = head.count
 
 
 def _read_tail(path: Path) -> tuple[bytes | None, int, int]:

@@ -213,3 +213,18 @@ async def test_head_behind_log_after_crash_is_adopted(tmp_path: Path) -> None:
     reopened = await AuditLog.open(path, heads, clock=clock)
     assert reopened.head == ChainHead(5, str(records[-1]["hash"]))
     await reopened.close()
+
+
+async def test_concurrent_head_saves_never_fail_nor_go_backwards(tmp_path: Path) -> None:
+    """close() may save while a cancelled syncer's thread is still saving: both must succeed."""
+    import asyncio
+
+    from proxy.audit.log import FileChainHeadStore, read_head_file
+    from proxy.audit.record import ChainHead
+
+    store = FileChainHeadStore(tmp_path / "audit.jsonl.head")
+    heads = [ChainHead(n, f"{n:064x}") for n in range(1, 41)]
+    await asyncio.gather(*(store.save(h) for h in heads))
+    assert read_head_file(store.path) == heads[-1]
+    await store.save(heads[0])  # an older head never replaces a newer one
+    assert read_head_file(store.path) == heads[-1]

@@ -474,13 +474,13 @@ class RequestPipeline:
                 allowed=allowed,
                 reasons=trace.reasons,
             )
-        for kind in _mismatch_kinds(decision):
+        mismatches = _mismatch_kinds(decision)
+        for kind in mismatches:
             self.metrics.context_mismatches.labels(kind).inc()
         label = "allow" if allowed else ("duplicate" if isinstance(outcome, Silence) else "deny")
         details: dict[str, Any] = {"delegated": True, "kind": trace.kind or label}
         if decision is not None and decision.messages:
             details["messages"] = list(decision.messages)
-        mismatches = _mismatch_kinds(decision)
         if mismatches:
             details["context_mismatch"] = mismatches
         if isinstance(outcome, Refusal):

@@ -96,14 +96,21 @@ def _v2_path(path: tuple[str, ...], where: str) -> tuple[str, str]:
 # --- V2 Router02 (with deadline) and SwapRouter02 V2 (without) ---------------------------------
 
 
-def _v2_exact_in(
-    eth_in: bool = False,
+def _v2_swap(
+    *, exact_out: bool = False, eth_in: bool = False
 ) -> Callable[[Ctx, CallSite, tuple[Any, ...]], set[ActionClass]]:
+    """A V2 router swap: exact-in takes ``(amountIn, amountOutMin, path, to[, deadline])``, exact-out
+    ``(amountOut, amountInMax, ...)``; the ETH-in variants drop the input amount (the call's value).
+    ``min_out`` is the output the swap guarantees (amountOutMin, or amountOut for exact-out)."""
+
     def handler(ctx: Ctx, site: CallSite, v: tuple[Any, ...]) -> set[ActionClass]:
-        if eth_in:
+        if eth_in:  # the call's value is the input: exact (exact-in) or at most (exact-out)
             amount_in, (min_out, path, to, *rest) = site.value, v
         else:
-            amount_in, min_out, path, to, *rest = v
+            first_amount, second_amount, path, to, *rest = v
+            amount_in, min_out = (
+                (second_amount, first_amount) if exact_out else (first_amount, second_amount)
+            )
         first, last = _v2_path(path, site.path)
         return _swap(
             ctx,
@@ -120,74 +127,50 @@ def _v2_exact_in(
     return handler
 
 
-def _v2_exact_out(
-    eth_in: bool = False,
-) -> Callable[[Ctx, CallSite, tuple[Any, ...]], set[ActionClass]]:
-    def handler(ctx: Ctx, site: CallSite, v: tuple[Any, ...]) -> set[ActionClass]:
-        if eth_in:
-            max_in, (amount_out, path, to, *rest) = site.value, v
-        else:
-            amount_out, max_in, path, to, *rest = v
-        first, last = _v2_path(path, site.path)
-        return _swap(
-            ctx,
-            site,
-            token_in=first,
-            amount_in=max_in,
-            token_out=last,
-            min_out=amount_out,
-            recipient=to,
-            payer_is_user=not eth_in,
-            deadline=rest[0] if rest else None,
-        )
-
-    return handler
-
-
 _V2_IN5 = ("amountIn", "amountOutMin", "path", "to", "deadline")
 _V2_OUT5 = ("amountOut", "amountInMax", "path", "to", "deadline")
 register("swapExactTokensForTokens(uint256,uint256,address[],address,uint256)", _V2_IN5, where=_V2)(
-    _v2_exact_in()
+    _v2_swap()
 )
 register("swapExactTokensForETH(uint256,uint256,address[],address,uint256)", _V2_IN5, where=_V2)(
-    _v2_exact_in()
+    _v2_swap()
 )
 register(
     "swapExactTokensForTokensSupportingFeeOnTransferTokens(uint256,uint256,address[],address,uint256)",
     _V2_IN5,
     where=_V2,
-)(_v2_exact_in())
+)(_v2_swap())
 register(
     "swapExactTokensForETHSupportingFeeOnTransferTokens(uint256,uint256,address[],address,uint256)",
     _V2_IN5,
     where=_V2,
-)(_v2_exact_in())
+)(_v2_swap())
 register(
     "swapExactETHForTokens(uint256,address[],address,uint256)",
     ("amountOutMin", "path", "to", "deadline"),
     where=_V2,
-)(_v2_exact_in(eth_in=True))
+)(_v2_swap(eth_in=True))
 register(
     "swapExactETHForTokensSupportingFeeOnTransferTokens(uint256,address[],address,uint256)",
     ("amountOutMin", "path", "to", "deadline"),
     where=_V2,
-)(_v2_exact_in(eth_in=True))
+)(_v2_swap(eth_in=True))
 register(
     "swapTokensForExactTokens(uint256,uint256,address[],address,uint256)", _V2_OUT5, where=_V2
-)(_v2_exact_out())
+)(_v2_swap(exact_out=True))
 register("swapTokensForExactETH(uint256,uint256,address[],address,uint256)", _V2_OUT5, where=_V2)(
-    _v2_exact_out()
+    _v2_swap(exact_out=True)
 )
 register(
     "swapETHForExactTokens(uint256,address[],address,uint256)",
     ("amountOut", "path", "to", "deadline"),
     where=_V2,
-)(_v2_exact_out(eth_in=True))
+)(_v2_swap(exact_out=True, eth_in=True))
 register("swapExactTokensForTokens(uint256,uint256,address[],address)", _V2_IN5[:4], where=_R02)(
-    _v2_exact_in()
+    _v2_swap()
 )
 register("swapTokensForExactTokens(uint256,uint256,address[],address)", _V2_OUT5[:4], where=_R02)(
-    _v2_exact_out()
+    _v2_swap(exact_out=True)
 )
 
 

@@ -11,6 +11,7 @@ import pytest
 from builders import (
     ALICE,
     BOB,
+    DAI,
     MULTISEND_CALL_ONLY,
     NFT,
     PERMIT2,
@@ -341,3 +342,43 @@ def test_multisend_truncated() -> None:
     with pytest.raises(DecodeError) as exc:
         send(MULTISEND_CALL_ONLY, calldata("multiSend(bytes)", blob))
     assert exc.value.reason == "bad_multisend"
+
+
+V2_ROUTER = "0x7a250d5630b4cf539739df2c5dacb4c659f2488d"
+
+
+@pytest.mark.parametrize(
+    ("signature", "args", "value", "spent", "guaranteed"),
+    [
+        (
+            "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)",
+            (100, 7),
+            0,
+            100,
+            7,
+        ),
+        (
+            "swapTokensForExactTokens(uint256,uint256,address[],address,uint256)",
+            (7, 100),
+            0,
+            100,
+            7,
+        ),
+        ("swapExactETHForTokens(uint256,address[],address,uint256)", (7,), 100, None, 7),
+        ("swapETHForExactTokens(uint256,address[],address,uint256)", (7,), 100, None, 7),
+    ],
+)
+def test_v2_swaps_read_input_and_guaranteed_output_by_shape(
+    signature: str, args: tuple[int, ...], value: int, spent: int | None, guaranteed: int
+) -> None:
+    """Exact-in is (amountIn, amountOutMin), exact-out (amountOut, amountInMax); ETH-in pays with value."""
+    token_in = WETH if value else USDC
+    data = calldata(signature, *args, [token_in, DAI], ALICE, 1_700_000_000)
+    action = send(V2_ROUTER, data, value=value)
+    assert action.classes == {A.SWAP_EXECUTE}
+    if spent is None:
+        assert action.native_value == value
+        assert not action.token_amounts
+    else:
+        assert [(t.token, t.amount) for t in action.token_amounts] == [(USDC.lower(), spent)]
+    assert [(t.token, t.amount) for t in action.inflows] == [(DAI.lower(), guaranteed)]

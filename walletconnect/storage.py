@@ -54,6 +54,7 @@ __all__ = [
     "StoredValue",
     "WalletConnectStore",
     "apply_changes",
+    "coalesce_changes",
     "decode_value",
     "encode_value",
     "snapshot_from_rows",
@@ -162,6 +163,20 @@ def decode_value(kind: RecordKind, text: str) -> StoredValue:
             raise RecordError(f"{kind}: bad hex") from exc
     result: StoredValue = _RECORD_TYPES[kind].from_dict(data)
     return result
+
+
+def coalesce_changes(changes: Iterable[StoreChange]) -> list[StoreChange]:
+    """The last change per record, for a backend that applies ``changes`` in one transaction.
+
+    A record put and then deleted (or put twice) in one batch is written once; the result
+    leaves the store in the same state as applying every change in order.
+    """
+    last: dict[tuple[RecordKind, str], StoreChange] = {}
+    for change in changes:
+        key = (change.kind, change.key)
+        last.pop(key, None)  # keep the order of each record's last change
+        last[key] = change
+    return list(last.values())
 
 
 def apply_changes(snapshot: StoreSnapshot, changes: Iterable[StoreChange]) -> None:

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from proxy import event_loop
 from walletconnect.aio.dapp_client import DappClient
 from walletconnect.aio.engine_client import ResponseError
 from walletconnect.errors import WalletConnectError
@@ -615,7 +616,7 @@ def run() -> dict[str, Any]:
 
     # our dApp clients log through structlog: keep stdout for the JSON document
     configure_logging(level="warning", stream=sys.stderr)
-    return asyncio.run(_run())
+    return event_loop.run(_run())
 
 
 def main() -> int:
@@ -624,7 +625,7 @@ def main() -> int:
     parser.add_argument("--serve-relay", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_relay:
-        asyncio.run(_serve_relay())
+        event_loop.run(_serve_relay())
         return 0
     json.dump(run(), sys.stdout, indent=2, sort_keys=True)
     sys.stdout.write("\n")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from pathlib import Path
@@ -53,7 +52,9 @@ def _demo(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {"data_dir": str(data_dir), "relay.url": "embedded"}
     settings = load_settings(args.config, overrides=overrides)
     configure_logging("console" if sys.stderr.isatty() else "json", "warning")
-    return asyncio.run(_run(settings))
+    from proxy import event_loop
+
+    return event_loop.run(_run(settings))
 
 
 async def _run(settings: Any) -> int:

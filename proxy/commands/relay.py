@@ -14,6 +14,7 @@ from typing import Any
 
 import structlog
 
+from proxy import event_loop
 from proxy.logs import configure_logging
 from walletconnect.aio.relay_server import RelayServer
 
@@ -46,7 +47,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM; returns 0 on a clean stop."""
     configure_logging(level=args.log_level, stream=sys.stderr)
-    return asyncio.run(_serve(args))
+    return event_loop.run(_serve(args))
 
 
 async def _serve(args: argparse.Namespace) -> int:

@@ -71,7 +71,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"wcproxy run: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log.format, settings.log.level)
-    return asyncio.run(_serve(settings, tuple(args.pair)))
+    from proxy import event_loop
+
+    return event_loop.run(_serve(settings, tuple(args.pair)))
 
 
 async def _serve(settings: Any, pair: tuple[str, ...]) -> int:

@@ -20,6 +20,7 @@ from walletconnect.storage import (
     StoredValue,
     StoreError,
     StoreSnapshot,
+    coalesce_changes,
     decode_value,
     encode_value,
     snapshot_from_rows,
@@ -64,7 +65,7 @@ class RedisWalletConnectStore:
         if not changes:
             return
         ops: list[tuple[str, str | None]] = []
-        for change in changes:
+        for change in coalesce_changes(changes):
             field = f"{change.kind}|{change.key}"
             if isinstance(change, Delete):
                 ops.append((field, None))

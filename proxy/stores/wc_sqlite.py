@@ -23,6 +23,7 @@ from walletconnect.storage import (
     StoredValue,
     StoreError,
     StoreSnapshot,
+    coalesce_changes,
     decode_value,
     encode_value,
     snapshot_from_rows,
@@ -98,7 +99,7 @@ class SqliteWalletConnectStore:
         if not changes:
             return
         ops: list[tuple[str, tuple[str, ...]]] = []
-        for change in changes:
+        for change in coalesce_changes(changes):
             if isinstance(change, Delete):
                 ops.append(
                     (

@@ -3,13 +3,20 @@
 It owns one :class:`~walletconnect.aio.relay_client.RelayClient` and one store and runs three
 tasks around a sans-I/O engine:
 
-* reader: relay messages -> ``engine.receive_message`` -> flush;
+* reader: relay messages -> ``engine.receive_message`` -> flush (a burst of queued messages is
+  received as one batch, so it costs one store write);
 * timer: sleeps until ``engine.next_deadline()`` -> ``engine.expire(now)`` -> flush;
-* sender: executes relay commands in order (awaiting each relay ack).
+* sender: executes relay commands in order. Publishes are pipelined: each frame is written in
+  order and its relay ack awaited in the background (at most ``MAX_PUBLISHES_IN_FLIGHT``), so
+  a busy client is not throttled to one relay round trip per answer; other commands wait for
+  their ack before the next command runs.
 
-A *flush* (serialised by a lock) first persists ``engine.changes_to_persist()`` in the store,
-then queues ``engine.messages_to_send()`` and dispatches ``engine.events_received()``. So nothing
-leaves before the state it depends on is durable: a killed client never answers twice.
+A *flush* takes the engine's pending store changes, outgoing messages and events together (one
+synchronous step), persists the changes, then queues the messages and dispatches the events. So
+nothing leaves before the state it depends on is durable: a killed client never answers twice.
+Flushes are serialised, and a flush waiting behind another one takes everything the engine
+produced meanwhile: concurrent answers share one store transaction (group commit), and the
+engine is never locked while the store writes.
 """
 
 from __future__ import annotations
@@ -26,7 +33,6 @@ import structlog
 from walletconnect.aio.relay_client import RelayClient
 from walletconnect.engine.commands import (
     ApproveSession,
-    Command,
     ProposeSession,
     Publish,
     Subscribe,
@@ -44,6 +50,11 @@ __all__ = ["EngineClient", "ResponseError"]
 log = structlog.get_logger(__name__)
 
 _STOP: Any = object()
+
+#: Publishes whose relay ack is still awaited, per client, before the sender waits.
+MAX_PUBLISHES_IN_FLIGHT = 512
+#: Inbound messages received into the engine before one flush.
+MAX_READ_BATCH = 256
 
 
 class ResponseError(WalletConnectError):
@@ -79,6 +90,8 @@ class EngineClient:
         self._relay_options = dict(relay_options or {})
         self.relay: RelayClient | None = None
         self._lock = asyncio.Lock()
+        self._flush_lock = asyncio.Lock()
+        self._publishes = asyncio.Semaphore(MAX_PUBLISHES_IN_FLIGHT)
         self._commands: asyncio.Queue[Any] = asyncio.Queue()
         self._events: asyncio.Queue[EngineEvent] = asyncio.Queue()
         self._waiters: dict[tuple[str, int], asyncio.Future[ResponseReceived]] = {}
@@ -184,13 +197,15 @@ class EngineClient:
 
     async def flush(self) -> None:
         """Persist engine changes, then queue its commands and dispatch its events."""
-        async with self._lock:
+        async with self._flush_lock:
+            # One synchronous step: the messages taken are exactly those whose changes are taken.
             changes = self.engine.changes_to_persist()
+            commands = self.engine.messages_to_send()
+            events = self.engine.events_received()
             if changes:
                 await self.store.apply(changes)
-            for cmd in self.engine.messages_to_send():
+            for cmd in commands:
                 self._commands.put_nowait(cmd)
-            events = self.engine.events_received()
         self._wakeup.set()
         for event in events:
             self._on_event(event)
@@ -238,16 +253,18 @@ class EngineClient:
 
     async def _read(self) -> None:
         assert self.relay is not None
-        async for msg in self.relay.messages():
+        async for first in self.relay.messages():
+            batch = [first, *self.relay.take_messages_nowait(MAX_READ_BATCH - 1)]
             now = self.clock()
             async with self._lock:
-                self.engine.receive_message(
-                    msg.topic,
-                    msg.message,
-                    msg.published_at / 1000,
-                    now,
-                    attestation=msg.attestation,
-                )
+                for msg in batch:
+                    self.engine.receive_message(
+                        msg.topic,
+                        msg.message,
+                        msg.published_at / 1000,
+                        now,
+                        attestation=msg.attestation,
+                    )
             await self.flush()
 
     async def _timer(self) -> None:
@@ -265,23 +282,59 @@ class EngineClient:
 
     async def _send(self) -> None:
         while True:
-            cmd = await self._commands.get()
-            try:
-                await self._execute(cmd)
-            except (RelayError, Timeout, ConnectionClosed) as exc:
-                log.warning("wc.relay_command_failed", command=type(cmd).__name__, error=str(exc))
-            finally:
-                self._commands.task_done()
+            batch = [await self._commands.get()]
+            while len(batch) < MAX_READ_BATCH and not self._commands.empty():
+                batch.append(self._commands.get_nowait())
+            for cmd in batch:
+                if isinstance(cmd, Publish):
+                    await self._publish(cmd)
+                    continue
+                try:
+                    await self._execute(cmd)
+                except (RelayError, Timeout, ConnectionClosed) as exc:
+                    log.warning(
+                        "wc.relay_command_failed", command=type(cmd).__name__, error=str(exc)
+                    )
+                finally:
+                    self._commands.task_done()
+            # The frames of the batch's publishes, in order (a command's own call flushed earlier ones).
+            if self.relay is not None:
+                await self.relay.flush()
 
-    async def _execute(self, cmd: Command) -> None:
+    async def _publish(self, cmd: Publish) -> None:
+        """Queue one publish frame; its ack is awaited in the background (bounded in number)."""
         relay = self.relay
         assert relay is not None
-        if isinstance(cmd, Publish):
-            extra: dict[str, Any] = dict(cmd.tvf)
-            if cmd.correlation_id is not None:
-                extra["correlationId"] = cmd.correlation_id
-            await relay.publish(cmd.topic, cmd.message, cmd.ttl_s, cmd.tag, cmd.prompt, **extra)
-        elif isinstance(cmd, Subscribe):
+        await self._publishes.acquire()
+        extra: dict[str, Any] = dict(cmd.tvf)
+        if cmd.correlation_id is not None:
+            extra["correlationId"] = cmd.correlation_id
+        try:
+            ack = relay.publish_nowait(
+                cmd.topic, cmd.message, cmd.ttl_s, cmd.tag, cmd.prompt, **extra
+            )
+        except ConnectionClosed as exc:
+            log.warning("wc.relay_command_failed", command="Publish", error=str(exc))
+            self._publishes.release()
+            self._commands.task_done()
+            return
+        self.spawn(self._acked(ack))
+
+    async def _acked(self, ack: asyncio.Future[Any]) -> None:
+        try:
+            await ack
+        except (RelayError, Timeout, ConnectionClosed) as exc:
+            log.warning("wc.relay_command_failed", command="Publish", error=str(exc))
+        finally:
+            self._publishes.release()
+            self._commands.task_done()
+
+    async def _execute(
+        self, cmd: Subscribe | Unsubscribe | ProposeSession | ApproveSession
+    ) -> None:
+        relay = self.relay
+        assert relay is not None
+        if isinstance(cmd, Subscribe):
             await relay.subscribe(cmd.topic)
         elif isinstance(cmd, Unsubscribe):
             if cmd.topic in relay.protocol.topics:
@@ -295,7 +348,7 @@ class EngineClient:
             )
         else:
             assert isinstance(cmd, ApproveSession)
-            extra = {
+            extra: dict[str, Any] = {
                 "approvedChains": list(cmd.approved_chains),
                 "approvedMethods": list(cmd.approved_methods),
                 "approvedEvents": list(cmd.approved_events),

@@ -205,6 +205,34 @@ class RelayClient:
             timeout_s,
         )
 
+    def publish_nowait(
+        self,
+        topic: str,
+        message: str,
+        ttl: int,
+        tag: int,
+        prompt: bool = False,
+        *,
+        attestation: str | None = None,
+        **extra: Any,
+    ) -> asyncio.Future[Any]:
+        """Queue a publish without waiting for its ack; returns the ack's future.
+
+        The frame goes out, in order with every other request, at the next :meth:`flush`;
+        the future fails with :class:`RelayError`, :class:`Timeout` (the protocol's request
+        timeout) or :class:`ConnectionClosed`. This is how a busy client keeps many publishes in
+        flight instead of paying one relay round trip each.
+        """
+        return self._submit(
+            lambda now: self.protocol.publish(
+                topic, message, ttl, tag, prompt, now=now, attestation=attestation, **extra
+            )
+        )
+
+    async def flush(self) -> None:
+        """Write every queued frame to the socket (no-op while disconnected)."""
+        await self._flush()
+
     async def propose_session(
         self,
         pairing_topic: str,
@@ -266,6 +294,20 @@ class RelayClient:
                 return
             yield item
 
+    def take_messages_nowait(self, limit: int = 256) -> list[MessageReceived]:
+        """Inbound messages already queued (at most ``limit``), without waiting.
+
+        Lets a reader handle a burst as one batch (one store flush) instead of one by one.
+        """
+        taken: list[MessageReceived] = []
+        while len(taken) < limit and not self._inbound.empty():
+            item = self._inbound.get_nowait()
+            if item is _CLOSED:
+                self._inbound.put_nowait(_CLOSED)
+                break
+            taken.append(item)
+        return taken
+
     async def next_message(self, timeout_s: float | None = None) -> MessageReceived:
         """The next inbound message; raises :class:`Timeout` or :class:`ConnectionClosed`."""
         try:
@@ -278,7 +320,8 @@ class RelayClient:
         assert isinstance(item, MessageReceived)
         return item
 
-    async def _call(self, command: Callable[[float], int], timeout_s: float | None) -> Any:
+    def _submit(self, command: Callable[[float], int]) -> asyncio.Future[Any]:
+        """Queue a request frame (in call order) and return the future of its answer."""
         if self._closing:
             raise ConnectionClosed("relay client closed")
         if self._halted:
@@ -287,14 +330,24 @@ class RelayClient:
         ident = command(self._clock())
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiters[ident] = fut
+        fut.add_done_callback(lambda done: self._forget(ident, done))
         self._wakeup.set()
+        return fut
+
+    def _forget(self, ident: int, fut: asyncio.Future[Any]) -> None:
+        if self._waiters.get(ident) is fut:
+            del self._waiters[ident]
+
+    async def _call(self, command: Callable[[float], int], timeout_s: float | None) -> Any:
+        fut = self._submit(command)
         await self._flush()
         try:
             return await asyncio.wait_for(asyncio.shield(fut), timeout_s)
         except TimeoutError as exc:
-            raise Timeout(f"relay request {ident} not acknowledged within {timeout_s}s") from exc
+            raise Timeout(f"relay request not acknowledged within {timeout_s}s") from exc
         finally:
-            self._waiters.pop(ident, None)
+            if not fut.done():
+                fut.cancel()
 
     # -- connection supervisor -----------------------------------------------------------------
 

@@ -75,6 +75,11 @@ def _restore(cls: type[_T], data: Mapping[str, Any]) -> _T:
         raise RecordError(f"{cls.__name__}: {exc}") from exc
 
 
+def _shallow(record: Any) -> JsonDict:
+    """A record's fields as a dict, without ``asdict``'s deep copy (callers serialise it at once)."""
+    return {name: getattr(record, name) for name in record.__slots__}
+
+
 @dataclass(frozen=True, slots=True)
 class VerifyContext:
     """What the SDK hands the wallet app as ``verifyContext.verified`` (advisory only)."""
@@ -87,7 +92,7 @@ class VerifyContext:
 
     def to_dict(self) -> JsonDict:
         """Plain-data snapshot."""
-        return asdict(self)
+        return _shallow(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
@@ -152,7 +157,7 @@ class ProposalRecord:
 
     def to_dict(self) -> JsonDict:
         """Plain-data snapshot."""
-        data = asdict(self)
+        data = _shallow(self)
         data["verify_context"] = self.verify_context.to_dict()
         return data
 
@@ -235,7 +240,7 @@ class PendingRequest:
 
     def to_dict(self) -> JsonDict:
         """Plain-data snapshot."""
-        data = asdict(self)
+        data = _shallow(self)
         data["verify_context"] = self.verify_context.to_dict()
         return data
 
@@ -286,7 +291,7 @@ class HistoryRecord:
 
     def to_dict(self) -> JsonDict:
         """Plain-data snapshot."""
-        return asdict(self)
+        return _shallow(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:

@@ -6,12 +6,22 @@ connections — in one process or in two processes on the same file — never bo
 
 Durability: WAL journal with ``synchronous=FULL``: the WAL is fsynced at every commit, so a claim
 is on disk before ``claim()`` returns and the signer runs. ``complete()`` (storing the answer of a
-signed claim) alone commits with ``NORMAL``: its frame reaches the disk with the next fsynced
+signed claim) commits with ``NORMAL`` when its batch holds no other write: its frame reaches the disk with the next fsynced
 commit; a power cut before that leaves the claim in flight, so a retry is ignored, never re-signed. ``NORMAL`` would survive a process kill
 but not a power cut, which could lose a claim whose signature already left the proxy.
 
 All sqlite3 calls run on the store's own single worker thread (sqlite3 directly, not aiosqlite),
 so the event loop never blocks; sqlite3 errors become :class:`policy.errors.StoreUnavailableError`.
+Calls are group-committed (:mod:`proxy.stores.sqlite_batch`): concurrent calls queue without a
+thread hop each, and the worker runs everything queued (up to ``max_batch``) in arrival order in
+ONE ``BEGIN IMMEDIATE`` transaction, each write in its own ``SAVEPOINT`` (a write that fails is
+rolled back alone and fails only its caller), then ONE ``COMMIT`` (one WAL fsync for the batch);
+no caller hears of its claim before that commit returned, and if it fails every caller of the
+batch gets :class:`~policy.errors.StoreUnavailableError`. Calls of one batch see each other in
+arrival order exactly as if each were its own transaction: a second claim of a key is a
+``Duplicate`` / ``Replay``, a claim queued after a ``revoke`` / ``freeze`` is refused, ``complete``
+finds a claim made earlier in the batch. Reads (``usage``, ``lookup``, the event poll...) ride in
+the batch too; those at its head run before ``BEGIN``, outside the write lock.
 A cancelled ``claim`` may still commit in the thread: its keys then stay held until their TTL,
 which errs on the side of never signing twice.
 
@@ -27,19 +37,17 @@ cheap indexed read); a claim waiting for the write lock delays it, never the oth
 Budget usage is read from per-envelope totals kept in the claim's transaction (one-second and
 64-second buckets by charge expiry, see ``_spent_sync``), so it costs the buckets of one period, not
 a scan of every live charge (which grew by one row per allowed request). Writers probe the lock
-every 0.2 ms (see ``_begin``) rather than SQLite's backoff of up to 100 ms,
+every 0.2 ms (see :func:`proxy.stores.sqlite_batch.begin_immediate`) rather than SQLite's backoff of up to 100 ms,
 so a revoke queued behind another process's stream of claims waits about one transaction.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -78,6 +86,7 @@ from policy.revocation import (
     revoke_event,
     unfreeze_event,
 )
+from proxy.stores.sqlite_batch import DEFAULT_MAX_BATCH, OpKind, SqliteBatcher
 from proxy.stores.watch import DEFAULT_POLL_S, poll_events
 
 __all__ = ["SqliteReplayStore"]
@@ -85,8 +94,6 @@ __all__ = ["SqliteReplayStore"]
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
-
-_LOCK_PROBE_S = 0.0002
 
 SCHEMA_VERSION = (
     3  # 2: revocations, freeze, bindings, events; 3: budget totals (rebuilt on upgrade)
@@ -178,42 +185,56 @@ _Row = tuple[str | None, str | None, str | None, str | None, float | None, str |
 class SqliteReplayStore:
     """The replay store on one SQLite file; open with :meth:`open`, release with :meth:`close`."""
 
-    def __init__(
-        self,
-        executor: ThreadPoolExecutor,
-        conn: sqlite3.Connection,
-        path: str,
-        busy_timeout_s: float = 10.0,
-    ) -> None:
-        self._executor = executor
-        self._conn = conn
+    def __init__(self, batcher: SqliteBatcher, path: str) -> None:
+        self._batcher = batcher
         self._path = path
-        self._busy_timeout_s = busy_timeout_s
-        self._busy_ms = max(1, int(busy_timeout_s * 1000))
         self._closed = False
         self.claim_ids: Callable[[], str] = new_claim_id
 
     @classmethod
-    async def open(cls, path: str | Path, *, busy_timeout_s: float = 10.0) -> SqliteReplayStore:
-        """Open (creating if needed) the store at ``path``; ``busy_timeout_s`` bounds lock waits."""
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wcproxy-replay-sqlite")
-        loop = asyncio.get_running_loop()
+    async def open(
+        cls,
+        path: str | Path,
+        *,
+        busy_timeout_s: float = 10.0,
+        max_batch: int = DEFAULT_MAX_BATCH,
+    ) -> SqliteReplayStore:
+        """Open (creating if needed) the store at ``path``; ``busy_timeout_s`` bounds lock waits,
+        ``max_batch`` the calls group-committed in one transaction."""
+        batcher = SqliteBatcher(
+            lambda: _connect(str(path), busy_timeout_s),
+            busy_timeout_s=busy_timeout_s,
+            max_batch=max_batch,
+            name="wcproxy-replay-sqlite",
+        )
         try:
-            conn = await loop.run_in_executor(executor, _connect, str(path), busy_timeout_s)
+            await batcher.start()
         except sqlite3.Error as exc:
-            executor.shutdown(wait=False)
             raise StoreUnavailableError(f"cannot open replay store {path}: {exc}") from exc
-        return cls(executor, conn, str(path), busy_timeout_s)
+        return cls(batcher, str(path))
 
-    async def _run(self, fn: Callable[..., T], *args: object) -> T:
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        """The connection: only for code running on the worker thread."""
+        return self._batcher.conn
+
+    @property
+    def commits(self) -> int:
+        """Write transactions committed by this handle so far (one per batch; tests, metrics)."""
+        return self._batcher.commits
+
+    async def _submit(self, kind: OpKind, fn: Callable[..., T], *args: object) -> T:
         if self._closed:
             raise StoreUnavailableError("replay store is closed")
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, fn, *args)
+            return await self._batcher.submit(kind, fn, *args)
         except sqlite3.Error as exc:
             log.warning("replay_store_error", backend="sqlite", error=str(exc))
             raise StoreUnavailableError(f"replay store (sqlite) failed: {exc}") from exc
+
+    async def _run(self, fn: Callable[..., T], *args: object) -> T:
+        """Run ``fn(*args)`` on the worker thread alone, outside any transaction."""
+        return await self._submit(OpKind.SOLO, fn, *args)
 
     async def claim(
         self,
@@ -225,45 +246,53 @@ class SqliteReplayStore:
         session: str | None = None,
     ) -> ClaimOutcome:
         """Atomically check freeze and revocation, claim every key and charge the budget."""
-        return await self._run(
-            self._claim_sync, unique_keys(keys), owner, budget, now, self.claim_ids(), session
+        return await self._submit(
+            OpKind.WRITE,
+            self._claim_tx,
+            unique_keys(keys),
+            owner,
+            budget,
+            now,
+            self.claim_ids(),
+            session,
         )
 
     async def complete(self, claim: Claim, result: str, now: float) -> bool:
         """Store the response of a signed, still in-flight claim."""
-        return await self._run(self._complete_sync, claim.claim_id, result, now)
+        return await self._submit(OpKind.LAZY_WRITE, self._complete_tx, claim.claim_id, result, now)
 
     async def abort(self, claim: Claim, now: float) -> bool:
         """Release an in-flight claim: delete its keys and refund its charge."""
-        return await self._run(self._abort_sync, claim.claim_id, now)
+        return await self._submit(OpKind.WRITE, self._abort_tx, claim.claim_id, now)
 
     async def lookup(self, topic: str, request_id: int, now: float) -> ClaimRecord | None:
         """The live claim holding the rpc-id key (topic, request_id)."""
-        return await self._run(self._lookup_sync, rpc_id_key(topic, request_id), now)
+        return await self._submit(
+            OpKind.READ, self._lookup_sync, rpc_id_key(topic, request_id), now
+        )
 
     async def usage(self, envelope_id: str, now: float) -> BudgetUsage:
         """Live charges of an envelope."""
-        spent, calls = await self._run(self._spent_sync, envelope_id, now)
+        spent, calls = await self._submit(OpKind.READ, self._spent_sync, envelope_id, now)
         return BudgetUsage(micro_to_usd(spent), calls)
 
     async def purge(self, now: float) -> int:
         """Delete expired keys, claims and charges."""
-        return await self._run(self._purge_sync, now)
+        return await self._submit(OpKind.WRITE, self._purge_tx, now)
 
     async def size(self) -> int:
         """Rows stored in the three tables."""
-        return await self._run(self._size_sync)
+        return await self._submit(OpKind.READ, self._size_sync)
 
     async def close(self) -> None:
         """Close the connection and stop the worker thread (idempotent)."""
         if self._closed:
             return
         self._closed = True
-        loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self._executor, self._conn.close)
-        finally:
-            self._executor.shutdown(wait=False)
+            await self._batcher.stop()
+        except sqlite3.Error as exc:
+            log.warning("replay_store_error", backend="sqlite", error=str(exc))
 
     # --- revocation, freeze, bindings, events -------------------------------------------------------
 
@@ -271,64 +300,78 @@ class SqliteReplayStore:
         """Record a revocation (first wins); ``session`` None revokes every bound session."""
         if revocation.session is None:
             return bool(await self.revoke_all(revocation))
-        return await self._run(self._write, self._revoke_sync, revocation)
+        return await self._submit(OpKind.WRITE, self._revoke_sync, revocation)
 
     async def revoke_all(self, revocation: Revocation, *, dapp: str | None = None) -> list[str]:
         """Revoke every bound, unexpired, not yet revoked session (of ``dapp`` when given)."""
-        return await self._run(self._write, self._revoke_all_sync, revocation, dapp)
+        return await self._submit(OpKind.WRITE, self._revoke_all_sync, revocation, dapp)
 
     async def revocation(self, session: str) -> Revocation | None:
         """The revocation of ``session``, if any."""
-        rows = await self._run(
-            self._read, "SELECT record FROM replay_revocations WHERE session = ?", (session,)
+        rows = await self._submit(
+            OpKind.READ,
+            self._read,
+            "SELECT record FROM replay_revocations WHERE session = ?",
+            (session,),
         )
         return _parse(Revocation, rows[0][0]) if rows else None
 
     async def revocations(self) -> list[Revocation]:
         """Every kept revocation, oldest first."""
-        rows = await self._run(
-            self._read, "SELECT record FROM replay_revocations ORDER BY at, session", ()
+        rows = await self._submit(
+            OpKind.READ,
+            self._read,
+            "SELECT record FROM replay_revocations ORDER BY at, session",
+            (),
         )
         return [_parse(Revocation, row[0]) for row in rows]
 
     async def freeze(self, freeze: Freeze) -> bool:
         """Freeze all signing (first freeze kept)."""
-        return await self._run(self._write, self._freeze_sync, freeze)
+        return await self._submit(OpKind.WRITE, self._freeze_sync, freeze)
 
     async def unfreeze(self, actor: str, reason: str, at: float) -> Freeze | None:
         """Lift the freeze; returns the lifted one."""
-        return await self._run(self._write, self._unfreeze_sync, Freeze(actor, reason, at))
+        return await self._submit(OpKind.WRITE, self._unfreeze_sync, Freeze(actor, reason, at))
 
     async def frozen(self) -> Freeze | None:
         """The active freeze, if any."""
-        rows = await self._run(self._read, "SELECT record FROM replay_freeze WHERE id = 1", ())
+        rows = await self._submit(
+            OpKind.READ, self._read, "SELECT record FROM replay_freeze WHERE id = 1", ()
+        )
         return _parse(Freeze, rows[0][0]) if rows else None
 
     async def bind(self, binding: SessionBinding) -> None:
         """Record or replace a binding; a revoked session's revocation is kept at least as long."""
-        await self._run(self._write, self._bind_sync, binding)
+        await self._submit(OpKind.WRITE, self._bind_sync, binding)
 
     async def binding(self, session: str) -> SessionBinding | None:
         """The binding of ``session``, if kept."""
-        rows = await self._run(
-            self._read, "SELECT record FROM replay_bindings WHERE session = ?", (session,)
+        rows = await self._submit(
+            OpKind.READ,
+            self._read,
+            "SELECT record FROM replay_bindings WHERE session = ?",
+            (session,),
         )
         return _parse(SessionBinding, rows[0][0]) if rows else None
 
     async def bindings(self) -> list[SessionBinding]:
         """Every kept binding, by approval time."""
-        rows = await self._run(
-            self._read, "SELECT record FROM replay_bindings ORDER BY approved_at, session", ()
+        rows = await self._submit(
+            OpKind.READ,
+            self._read,
+            "SELECT record FROM replay_bindings ORDER BY approved_at, session",
+            (),
         )
         return [_parse(SessionBinding, row[0]) for row in rows]
 
     async def end_binding(self, session: str, end: str, at: float) -> bool:
         """Mark a binding ended (first end kept)."""
-        return await self._run(self._write, self._end_sync, session, end, at)
+        return await self._submit(OpKind.WRITE, self._end_sync, session, end, at)
 
     async def events_since(self, cursor: int | None) -> tuple[list[dict[str, Any]], int]:
         """Logged events after ``cursor`` and the new cursor (None: start at the head)."""
-        return await self._run(self._events_sync, cursor)
+        return await self._submit(OpKind.READ, self._events_sync, cursor)
 
     def watch(
         self, *, cursor: int | None = None, interval_s: float = DEFAULT_POLL_S
@@ -336,43 +379,7 @@ class SqliteReplayStore:
         """Yield events as other connections / processes log them (polls ``events_since``)."""
         return poll_events(self, cursor=cursor, interval_s=interval_s)
 
-    # --- worker-thread side --------------------------------------------------------------------------
-
-    def _begin(self) -> None:
-        """``BEGIN IMMEDIATE``, probing the write lock every ~0.2 ms until ``busy_timeout_s``.
-
-        SQLite's own busy handler backs off to 100 ms sleeps, so a writer waiting behind a busy
-        peer (say a revoke behind another process's stream of claims) could wait hundreds of ms
-        while the peer keeps winning the lock; short probes keep that wait near one transaction.
-        Other statements keep the connection's busy timeout.
-        """
-        conn = self._conn
-        deadline = time.monotonic() + self._busy_timeout_s
-        conn.execute("PRAGMA busy_timeout = 0")
-        try:
-            while True:
-                try:
-                    conn.execute("BEGIN IMMEDIATE")
-                    return
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) or time.monotonic() >= deadline:
-                        raise
-                time.sleep(_LOCK_PROBE_S)
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
-
-    def _write(self, fn: Callable[..., T], *args: object) -> T:
-        """Run ``fn`` inside one BEGIN IMMEDIATE transaction (committed unless it raises)."""
-        conn = self._conn
-        self._begin()
-        try:
-            result = fn(*args)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return result
+    # --- worker-thread side (``*_tx``: run inside the batch's transaction) -----------------------------
 
     def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         return self._conn.execute(sql, params).fetchall()
@@ -486,7 +493,7 @@ class SqliteReplayStore:
             events.append(event)
         return events, (events[-1]["seq"] if events else cursor)
 
-    def _claim_sync(
+    def _claim_tx(
         self,
         keys: tuple[ReplayKey, ...],
         owner: RequestIdentity,
@@ -496,46 +503,38 @@ class SqliteReplayStore:
         session: str | None,
     ) -> ClaimOutcome:
         conn = self._conn
-        self._begin()
-        try:
-            outcome = self._check_revoked(session) or self._check(keys, owner, budget, now)
-            if outcome is not None:
-                conn.execute("ROLLBACK")
-                return outcome
-            expires = max((now + k.ttl_s for k in keys), default=now + 1)
-            conn.executemany(
-                "DELETE FROM replay_keys WHERE layer = ? AND key = ? AND expires_at <= ?",
-                [(k.layer.value, k.key, now) for k in keys],
-            )
+        outcome = self._check_revoked(session) or self._check(keys, owner, budget, now)
+        if outcome is not None:
+            return outcome
+        expires = max((now + k.ttl_s for k in keys), default=now + 1)
+        conn.executemany(
+            "DELETE FROM replay_keys WHERE layer = ? AND key = ? AND expires_at <= ?",
+            [(k.layer.value, k.key, now) for k in keys],
+        )
+        conn.execute(
+            "INSERT INTO replay_claims (claim_id, topic, request_id, payload_hash, session,"
+            " at, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'in_flight')",
+            (
+                claim_id,
+                owner.topic,
+                None if owner.request_id is None else str(owner.request_id),
+                owner.payload_hash,
+                owner.session,
+                now,
+                expires,
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO replay_keys (layer, key, claim_id, expires_at) VALUES (?, ?, ?, ?)",
+            [(k.layer.value, k.key, claim_id, now + k.ttl_s) for k in keys],
+        )
+        if budget is not None:
             conn.execute(
-                "INSERT INTO replay_claims (claim_id, topic, request_id, payload_hash, session,"
-                " at, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'in_flight')",
-                (
-                    claim_id,
-                    owner.topic,
-                    None if owner.request_id is None else str(owner.request_id),
-                    owner.payload_hash,
-                    owner.session,
-                    now,
-                    expires,
-                ),
+                "INSERT INTO replay_budget (claim_id, envelope_id, micro_usd, at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (claim_id, budget.envelope_id, budget.micro_usd, now, now + budget.period_s),
             )
-            conn.executemany(
-                "INSERT INTO replay_keys (layer, key, claim_id, expires_at) VALUES (?, ?, ?, ?)",
-                [(k.layer.value, k.key, claim_id, now + k.ttl_s) for k in keys],
-            )
-            if budget is not None:
-                conn.execute(
-                    "INSERT INTO replay_budget (claim_id, envelope_id, micro_usd, at, expires_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (claim_id, budget.envelope_id, budget.micro_usd, now, now + budget.period_s),
-                )
-                _add_total(conn, budget.envelope_id, now + budget.period_s, budget.micro_usd, 1)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+            _add_total(conn, budget.envelope_id, now + budget.period_s, budget.micro_usd, 1)
         return Claim(claim_id, owner, keys, now, budget)
 
     def _check_revoked(self, session: str | None) -> Frozen | Revoked | None:
@@ -577,47 +576,34 @@ class SqliteReplayStore:
                 )
         return None
 
-    def _complete_sync(self, claim_id: str, result: str, now: float) -> bool:
-        # Not fsynced on its own (synchronous=NORMAL for this one commit): losing a stored result
-        # in a power cut only means a retry is ignored (the claim stays in flight), never that
-        # anything is signed twice; the next claim's FULL commit syncs the WAL, this frame included.
-        conn = self._conn
-        conn.execute("PRAGMA synchronous=NORMAL")
-        try:
-            cur = conn.execute(
-                "UPDATE replay_claims SET state = 'done', result = ?"
-                " WHERE claim_id = ? AND state = 'in_flight' AND expires_at > ?",
-                (result, claim_id, now),
-            )
-        finally:
-            conn.execute("PRAGMA synchronous=FULL")
+    def _complete_tx(self, claim_id: str, result: str, now: float) -> bool:
+        # A LAZY_WRITE: not fsynced on its own (a batch of only these commits with NORMAL): losing
+        # a stored result in a power cut only means a retry is ignored (the claim stays in flight),
+        # never that anything is signed twice; the next FULL commit syncs the WAL, this frame too.
+        cur = self._conn.execute(
+            "UPDATE replay_claims SET state = 'done', result = ?"
+            " WHERE claim_id = ? AND state = 'in_flight' AND expires_at > ?",
+            (result, claim_id, now),
+        )
         return cur.rowcount == 1
 
-    def _abort_sync(self, claim_id: str, now: float) -> bool:
+    def _abort_tx(self, claim_id: str, now: float) -> bool:
         conn = self._conn
-        self._begin()
-        try:
-            row = conn.execute(
-                "SELECT 1 FROM replay_claims"
-                " WHERE claim_id = ? AND state = 'in_flight' AND expires_at > ?",
-                (claim_id, now),
-            ).fetchone()
-            if row is None:
-                conn.execute("ROLLBACK")
-                return False
-            charge = conn.execute(
-                "SELECT envelope_id, micro_usd, expires_at FROM replay_budget WHERE claim_id = ?",
-                (claim_id,),
-            ).fetchone()
-            if charge is not None:
-                _add_total(conn, str(charge[0]), float(charge[2]), -int(charge[1]), -1)
-            for table in ("replay_keys", "replay_claims", "replay_budget"):
-                conn.execute(f"DELETE FROM {table} WHERE claim_id = ?", (claim_id,))  # noqa: S608
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+        row = conn.execute(
+            "SELECT 1 FROM replay_claims"
+            " WHERE claim_id = ? AND state = 'in_flight' AND expires_at > ?",
+            (claim_id, now),
+        ).fetchone()
+        if row is None:
+            return False
+        charge = conn.execute(
+            "SELECT envelope_id, micro_usd, expires_at FROM replay_budget WHERE claim_id = ?",
+            (claim_id,),
+        ).fetchone()
+        if charge is not None:
+            _add_total(conn, str(charge[0]), float(charge[2]), -int(charge[1]), -1)
+        for table in ("replay_keys", "replay_claims", "replay_budget"):
+            conn.execute(f"DELETE FROM {table} WHERE claim_id = ?", (claim_id,))  # noqa: S608
         return True
 
     def _lookup_sync(self, key: ReplayKey, now: float) -> ClaimRecord | None:
@@ -658,30 +644,23 @@ class SqliteReplayStore:
         ).fetchone()
         return int(spent), int(calls)
 
-    def _purge_sync(self, now: float) -> int:
+    def _purge_tx(self, now: float) -> int:
         conn = self._conn
-        self._begin()
-        try:
-            removed = 0
-            for table in ("replay_keys", "replay_claims", "replay_budget"):
-                cur = conn.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (now,))  # noqa: S608
-                removed += cur.rowcount
-            # buckets wholly expired (no charge in them is live at ``now`` or later)
-            conn.execute("DELETE FROM replay_budget_fine WHERE bucket + 1 <= ?", (now,))
-            conn.execute(
-                "DELETE FROM replay_budget_coarse WHERE (bucket + 1) * ? <= ?", (_COARSE_S, now)
-            )
-            for table, column in (
-                ("replay_revocations", "keep_until"),
-                ("replay_bindings", "purge_at"),
-            ):
-                cur = conn.execute(f"DELETE FROM {table} WHERE {column} <= ?", (now,))  # noqa: S608
-                removed += cur.rowcount
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+        removed = 0
+        for table in ("replay_keys", "replay_claims", "replay_budget"):
+            cur = conn.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (now,))  # noqa: S608
+            removed += cur.rowcount
+        # buckets wholly expired (no charge in them is live at ``now`` or later)
+        conn.execute("DELETE FROM replay_budget_fine WHERE bucket + 1 <= ?", (now,))
+        conn.execute(
+            "DELETE FROM replay_budget_coarse WHERE (bucket + 1) * ? <= ?", (_COARSE_S, now)
+        )
+        for table, column in (
+            ("replay_revocations", "keep_until"),
+            ("replay_bindings", "purge_at"),
+        ):
+            cur = conn.execute(f"DELETE FROM {table} WHERE {column} <= ?", (now,))  # noqa: S608
+            removed += cur.rowcount
         return removed
 
     def _size_sync(self) -> int:

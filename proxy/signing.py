@@ -2,6 +2,8 @@
 
 The payload handed to the signer is re-derived from the request params here and checked against the
 ``payload_hash`` the policy judged, so the proxy never signs bytes other than the ones it decided on.
+That digest (EIP-191 / EIP-712) is computed once, here, and handed to the signer with the payload: a
+local key signs it and the verifier checks the signature against it, so typed data is encoded once.
 """
 
 from __future__ import annotations
@@ -11,13 +13,11 @@ import re
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from eth_account.messages import encode_typed_data
-from eth_utils.crypto import keccak
-
 from policy.actions import Action
 from policy.request import SigningRequest
 from proxy.errors import SignerInputError, SignerMismatchError
 from proxy.signers.base import Signer
+from proxy.signers.digests import personal_message_digest, typed_data_digest
 
 __all__ = ["SIGNABLE_METHODS", "Broadcaster", "sign_request"]
 
@@ -65,13 +65,6 @@ def _message_bytes(params: Any) -> tuple[bytes, str]:
     return raw, account.lower()
 
 
-def _eip191_hash(message: bytes) -> str:
-    return (
-        "0x"
-        + keccak(b"\x19Ethereum Signed Message:\n" + str(len(message)).encode() + message).hex()
-    )
-
-
 def _typed_data(params: Any) -> tuple[dict[str, Any], str]:
     if not isinstance(params, list) or len(params) != 2:
         raise SignerInputError("typed data takes [address, data]")
@@ -89,14 +82,10 @@ def _typed_data(params: Any) -> tuple[dict[str, Any], str]:
     return data, account.lower()
 
 
-def _typed_digest(data: Mapping[str, Any]) -> str:
-    signable = encode_typed_data(full_message=dict(data))
-    return "0x" + keccak(b"\x19" + signable.version + signable.header + signable.body).hex()
-
-
-def _check(judged: str, actual: str) -> None:
-    if judged.lower() != actual.lower():
+def _check(judged: str, digest: bytes) -> bytes:
+    if judged.lower() != "0x" + digest.hex():
         raise SignerMismatchError("the payload to sign differs from the payload the policy judged")
+    return digest
 
 
 async def sign_request(
@@ -116,12 +105,12 @@ async def sign_request(
     method = request.method
     if method == "personal_sign":
         raw, account = _message_bytes(request.params)
-        _check(action.payload_hash, _eip191_hash(raw))
-        return await signer.sign_message(account, raw)
+        digest = _check(action.payload_hash, personal_message_digest(raw))
+        return await signer.sign_message(account, raw, digest)
     if method in ("eth_signTypedData_v4", "eth_signTypedData_v3", "eth_signTypedData"):
         data, account = _typed_data(request.params)
-        _check(action.payload_hash, _typed_digest(data))
-        return await signer.sign_typed_data(account, data)
+        digest = _check(action.payload_hash, typed_data_digest(data))
+        return await signer.sign_typed_data(account, data, digest)
     if method in ("eth_signTransaction", "eth_sendTransaction"):
         if transaction is None:
             raise SignerInputError(f"{method} needs the transaction object")

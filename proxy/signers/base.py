@@ -2,9 +2,16 @@
 
 Every backend (dev key, keystore, remote Clef / web3signer) implements :class:`Signer`. The daemon never
 uses a backend directly: :class:`VerifyingSigner` wraps it and checks each result before it can go back to
-a dApp: a signature must recover to the session account, and a signed transaction must decode to exactly
-the approved fields (type, chainId, nonce, to, value, data, gas, fee fields, access list) and sender.
-Anything else raises :class:`~proxy.errors.SignerMismatchError`.
+a dApp: a signature must recover (low s, coincurve) to the session account over the digest the policy
+judged, and a signed transaction must decode (strictly, :mod:`proxy.signers.ethtx`) to exactly the
+approved fields (type, chainId, nonce, to, value, data, gas, fee fields, access list) and sender.
+Anything else raises :class:`~proxy.errors.SignerMismatchError`. The checks never rely on how the backend
+produced its bytes.
+
+Messages and typed data are handed to a signer together with their 32-byte digest (EIP-191 / EIP-712),
+computed once by the caller (:mod:`proxy.signing`, which checks it against the policy's payload hash). A
+local key signs that digest; a remote signer sends the message or full typed data its API needs; either
+way the result is verified against the digest.
 
 Transactions are given in JSON-RPC form (``{"from", "to", "value", "data"|"input", "gas", "nonce", ...}``
 with hex quantities or ints) and normalised by :func:`normalize_transaction` into :class:`TxFields`.
@@ -15,15 +22,18 @@ judges the transaction); a missing one raises :class:`~proxy.errors.SignerInputE
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from eth_account import Account
-from eth_account.messages import encode_defunct, encode_typed_data
-from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
-
 from proxy.errors import SignerInputError, SignerMismatchError
+from proxy.signers.digests import (
+    DIGEST_BYTES,
+    keccak256,
+    personal_message_digest,
+    typed_data_digest,
+)
+from proxy.signers.ethtx import decode_signed
+from proxy.signers.secp import recover_address
+from proxy.signers.txfields import SignedTransaction, TxFields
 
 __all__ = [
     "MAX_TYPED_DATA_BYTES",
@@ -34,6 +44,7 @@ __all__ = [
     "decode_signed_transaction",
     "normalize_signature",
     "normalize_transaction",
+    "verify_digest_signature",
     "verify_message_signature",
     "verify_transaction",
     "verify_typed_data_signature",
@@ -43,88 +54,6 @@ __all__ = [
 MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_TYPED_DATA_BYTES = MAX_PAYLOAD_BYTES
 _UINT256_MAX = 2**256 - 1
-
-
-@dataclass(frozen=True, slots=True)
-class TxFields:
-    """An unsigned transaction's signed-over fields, normalised (addresses lowercase, ints, bytes)."""
-
-    type: int  # 0 legacy (EIP-155), 1 access list, 2 dynamic fee
-    chain_id: int
-    nonce: int
-    to: str | None  # None = contract creation
-    value: int
-    data: bytes
-    gas: int
-    gas_price: int | None = None  # types 0 and 1
-    max_fee_per_gas: int | None = None  # type 2
-    max_priority_fee_per_gas: int | None = None  # type 2
-    access_list: tuple[tuple[str, tuple[str, ...]], ...] = ()
-
-    def to_eth_account(self) -> dict[str, Any]:
-        """The dict ``eth_account.Account.sign_transaction`` takes."""
-        out: dict[str, Any] = {
-            "chainId": self.chain_id,
-            "nonce": self.nonce,
-            "value": self.value,
-            "data": self.data,
-            "gas": self.gas,
-        }
-        if self.to is not None:
-            out["to"] = to_checksum_address(self.to)
-        if self.type == 2:
-            out["type"] = 2
-            out["maxFeePerGas"] = self.max_fee_per_gas
-            out["maxPriorityFeePerGas"] = self.max_priority_fee_per_gas
-        else:
-            out["gasPrice"] = self.gas_price
-        if self.type in (1, 2):
-            out["type"] = self.type
-            out["accessList"] = [
-                {"address": to_checksum_address(addr), "storageKeys": list(keys)}
-                for addr, keys in self.access_list
-            ]
-        return out
-
-    def to_json_rpc(self, sender: str) -> dict[str, Any]:
-        """The JSON-RPC transaction object (hex quantities) remote signers take."""
-        out: dict[str, Any] = {
-            "from": to_checksum_address(sender),
-            "chainId": hex(self.chain_id),
-            "nonce": hex(self.nonce),
-            "value": hex(self.value),
-            "data": "0x" + self.data.hex(),
-            "gas": hex(self.gas),
-        }
-        if self.to is not None:
-            out["to"] = to_checksum_address(self.to)
-        if self.type == 2:
-            out["maxFeePerGas"] = hex(self.max_fee_per_gas or 0)
-            out["maxPriorityFeePerGas"] = hex(self.max_priority_fee_per_gas or 0)
-        else:
-            out["gasPrice"] = hex(self.gas_price or 0)
-        if self.type in (1, 2):
-            out["type"] = hex(self.type)
-            out["accessList"] = [
-                {"address": to_checksum_address(addr), "storageKeys": list(keys)}
-                for addr, keys in self.access_list
-            ]
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class SignedTransaction:
-    """A signed transaction: ``raw`` bytes to broadcast, its ``hash`` (0x keccak), ``sender`` and fields."""
-
-    raw: bytes
-    hash: str
-    sender: str
-    tx: TxFields
-
-    @property
-    def raw_hex(self) -> str:
-        """``raw`` as 0x hex (what ``eth_signTransaction`` returns)."""
-        return "0x" + self.raw.hex()
 
 
 @runtime_checkable
@@ -148,12 +77,22 @@ class Signer(Protocol):
         """
         ...
 
-    async def sign_message(self, account: str, message: bytes) -> str:
-        """Sign ``message`` the EIP-191 ``personal_sign`` way; returns the signature hex."""
+    async def sign_message(self, account: str, message: bytes, digest: bytes) -> str:
+        """Sign ``message`` the EIP-191 ``personal_sign`` way; returns the signature hex.
+
+        ``digest`` is ``message``'s 32-byte EIP-191 digest (:func:`~proxy.signers.digests.personal_message_digest`),
+        already checked by the caller: a local key signs it; a remote signer sends ``message``.
+        """
         ...
 
-    async def sign_typed_data(self, account: str, typed_data: Mapping[str, Any]) -> str:
-        """Sign EIP-712 typed data (the full ``{types, primaryType, domain, message}``); returns hex."""
+    async def sign_typed_data(
+        self, account: str, typed_data: Mapping[str, Any], digest: bytes
+    ) -> str:
+        """Sign EIP-712 typed data (the full ``{types, primaryType, domain, message}``); returns hex.
+
+        ``digest`` is its 32-byte EIP-712 digest (:func:`~proxy.signers.digests.typed_data_digest`),
+        already checked by the caller: a local key signs it; a remote signer sends ``typed_data``.
+        """
         ...
 
     async def close(self) -> None:
@@ -303,84 +242,13 @@ def _as_bytes(value: bytes | str, what: str) -> bytes:
         raise SignerMismatchError(f"{what} is not 0x hex") from None
 
 
-def _addr(value: Any) -> str | None:
-    if value is None:
-        return None
-    raw = bytes(value)
-    return "0x" + raw.hex() if raw else None
-
-
-def _hex32(value: Any) -> str:
-    if isinstance(value, int):
-        return f"0x{value:064x}"
-    return "0x" + bytes(value).rjust(32, b"\0").hex()
-
-
-def _decoded_access_list(items: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    out = []
-    for item in items:
-        address = item["address"]
-        address = address.lower() if isinstance(address, str) else "0x" + bytes(address).hex()
-        out.append((address, tuple(_hex32(key) for key in item["storageKeys"])))
-    return tuple(out)
-
-
 def decode_signed_transaction(raw: bytes) -> tuple[str, TxFields]:
-    """Decode a signed transaction into ``(sender, fields)``.
+    """Decode a signed transaction into ``(sender, fields)`` (strictly: see :func:`proxy.signers.ethtx.decode_signed`).
 
     Raises:
-        SignerMismatchError: the bytes are not a signed type 0/1/2 transaction.
+        SignerMismatchError: the bytes are not a canonical signed type 0/1/2 transaction.
     """
-    # eth-account / rlp raise many different exception types on garbage; this is the boundary.
-    from eth_account._utils.legacy_transactions import Transaction, vrs_from
-    from eth_account._utils.signing import hash_of_signed_transaction
-    from eth_account.typed_transactions.typed_transaction import TypedTransaction
-    from hexbytes import HexBytes
-
-    try:
-        # Decoded once; the sender is recovered from that decoding's signing hash and v, r, s,
-        # as Account.recover_transaction does (which would decode the bytes a second time).
-        if raw and raw[0] in (1, 2):
-            typed = TypedTransaction.from_bytes(HexBytes(raw))
-            sender = str(Account._recover_hash(typed.hash(), vrs=typed.vrs())).lower()
-            decoded = typed.as_dict()
-            tx_type = raw[0]
-            chain_id = int(decoded["chainId"])
-        elif raw and raw[0] >= 0xC0:
-            legacy = Transaction.from_bytes(raw)
-            sender = str(
-                Account._recover_hash(hash_of_signed_transaction(legacy), vrs=vrs_from(legacy))
-            ).lower()
-            decoded = legacy.as_dict()
-            tx_type = 0
-            v = int(decoded["v"])
-            if v < 35:
-                raise SignerMismatchError("legacy transaction without EIP-155 chain id", "chainId")
-            chain_id = (v - 35) // 2
-        else:
-            raise SignerMismatchError("not a type 0, 1 or 2 transaction", "type")
-        fields = TxFields(
-            type=tx_type,
-            chain_id=chain_id,
-            nonce=int(decoded["nonce"]),
-            to=_addr(decoded.get("to")),
-            value=int(decoded["value"]),
-            data=bytes(decoded["data"]),
-            gas=int(decoded["gas"]),
-            gas_price=int(decoded["gasPrice"]) if tx_type in (0, 1) else None,
-            max_fee_per_gas=int(decoded["maxFeePerGas"]) if tx_type == 2 else None,
-            max_priority_fee_per_gas=int(decoded["maxPriorityFeePerGas"]) if tx_type == 2 else None,
-            access_list=_decoded_access_list(decoded.get("accessList", ()))
-            if tx_type in (1, 2)
-            else (),
-        )
-    except SignerMismatchError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - foreign decoder on untrusted bytes: map every failure
-        raise SignerMismatchError(
-            f"signed transaction does not decode ({type(exc).__name__})"
-        ) from None
-    return sender, fields
+    return decode_signed(raw)
 
 
 def verify_transaction(raw: bytes | str, expected: TxFields, sender: str) -> SignedTransaction:
@@ -390,7 +258,7 @@ def verify_transaction(raw: bytes | str, expected: TxFields, sender: str) -> Sig
         SignerMismatchError: naming the first field that differs.
     """
     blob = _as_bytes(raw, "signed transaction")
-    got_sender, got = decode_signed_transaction(blob)
+    got_sender, got = decode_signed(blob)
     for field in TxFields.__slots__:
         if getattr(got, field) != getattr(expected, field):
             raise SignerMismatchError(
@@ -398,7 +266,7 @@ def verify_transaction(raw: bytes | str, expected: TxFields, sender: str) -> Sig
             )
     if got_sender != sender.lower():
         raise SignerMismatchError("signed transaction is not signed by the session account", "from")
-    return SignedTransaction(raw=blob, hash="0x" + keccak(blob).hex(), sender=got_sender, tx=got)
+    return SignedTransaction(raw=blob, hash="0x" + keccak256(blob).hex(), sender=got_sender, tx=got)
 
 
 def normalize_signature(signature: bytes | str) -> bytes:
@@ -418,43 +286,37 @@ def normalize_signature(signature: bytes | str) -> bytes:
     return blob[:64] + bytes([v])
 
 
-def _recover(signable: Any, signature: bytes) -> str:
-    try:
-        return str(Account.recover_message(signable, signature=signature)).lower()
-    except Exception as exc:  # noqa: BLE001 - eth-keys raises several types on a bad signature
-        raise SignerMismatchError(f"signature does not recover ({type(exc).__name__})") from None
+def verify_digest_signature(account: str, digest: bytes, signature: bytes | str) -> str:
+    """Check ``signature`` over the 32-byte ``digest`` recovers to ``account`` (low s only); return it as hex.
+
+    Raises:
+        SignerMismatchError: the signature is malformed, high-s, or recovers to another address.
+    """
+    sig = normalize_signature(signature)
+    if recover_address(digest, sig) != account.lower():
+        raise SignerMismatchError("signature does not recover to the account", "signature")
+    return "0x" + sig.hex()
 
 
 def verify_message_signature(account: str, message: bytes, signature: bytes | str) -> str:
     """Check an EIP-191 ``personal_sign`` signature of ``message`` recovers to ``account``; return it as hex."""
-    sig = normalize_signature(signature)
-    if _recover(encode_defunct(primitive=message), sig) != account.lower():
-        raise SignerMismatchError("message signature does not recover to the account", "signature")
-    return "0x" + sig.hex()
-
-
-def encode_typed(typed_data: Mapping[str, Any]) -> Any:
-    """Return eth-account's signable message for EIP-712 ``typed_data``.
-
-    Raises:
-        SignerInputError: the typed data is malformed.
-    """
-    try:
-        return encode_typed_data(full_message=dict(typed_data))
-    except Exception as exc:  # noqa: BLE001 - eth-account raises many types on malformed typed data
-        raise SignerInputError(f"typed data does not encode ({type(exc).__name__})") from None
+    return verify_digest_signature(account, personal_message_digest(message), signature)
 
 
 def verify_typed_data_signature(
     account: str, typed_data: Mapping[str, Any], signature: bytes | str
 ) -> str:
-    """Check an EIP-712 signature of ``typed_data`` recovers to ``account``; return it as hex."""
-    sig = normalize_signature(signature)
-    if _recover(encode_typed(typed_data), sig) != account.lower():
-        raise SignerMismatchError(
-            "typed-data signature does not recover to the account", "signature"
-        )
-    return "0x" + sig.hex()
+    """Check an EIP-712 signature of ``typed_data`` recovers to ``account``; return it as hex.
+
+    Raises:
+        SignerInputError: the typed data does not encode. SignerMismatchError: as verify_digest_signature.
+    """
+    return verify_digest_signature(account, typed_data_digest(typed_data), signature)
+
+
+def _check_digest(digest: bytes) -> None:
+    if not isinstance(digest, bytes) or len(digest) != DIGEST_BYTES:
+        raise SignerInputError("the digest to sign must be 32 bytes")
 
 
 class VerifyingSigner:
@@ -483,16 +345,19 @@ class VerifyingSigner:
         signed = await self._inner.sign_transaction(tx, chain_id)
         return verify_transaction(signed.raw, expected, sender)
 
-    async def sign_message(self, account: str, message: bytes) -> str:
-        """Sign through the backend, then check the signature recovers to ``account``."""
-        signature = await self._inner.sign_message(account, message)
-        return verify_message_signature(account, message, signature)
+    async def sign_message(self, account: str, message: bytes, digest: bytes) -> str:
+        """Sign through the backend, then check the signature recovers to ``account`` over ``digest``."""
+        _check_digest(digest)
+        signature = await self._inner.sign_message(account, message, digest)
+        return verify_digest_signature(account, digest, signature)
 
-    async def sign_typed_data(self, account: str, typed_data: Mapping[str, Any]) -> str:
-        """Sign through the backend, then check the signature recovers to ``account``."""
-        encode_typed(typed_data)  # refuse malformed input before asking the backend
-        signature = await self._inner.sign_typed_data(account, typed_data)
-        return verify_typed_data_signature(account, typed_data, signature)
+    async def sign_typed_data(
+        self, account: str, typed_data: Mapping[str, Any], digest: bytes
+    ) -> str:
+        """Sign through the backend, then check the signature recovers to ``account`` over ``digest``."""
+        _check_digest(digest)
+        signature = await self._inner.sign_typed_data(account, typed_data, digest)
+        return verify_digest_signature(account, digest, signature)
 
     async def close(self) -> None:
         """Close the backend."""

@@ -1,8 +1,10 @@
-"""Local signers via eth-account: a Web3 Secret Storage (v3) keystore, and the labelled dev key (file I/O at unlock).
+"""Local signers: a Web3 Secret Storage (v3) keystore, and the labelled dev key (file I/O at unlock).
 
-:meth:`LocalSigner.from_keystore` reads and decrypts the keystore once, at start (scrypt/pbkdf2 is slow by
-design: call it before serving, or in a thread). The decrypted key lives only inside the eth-account
-``LocalAccount``; it is never logged, never in a repr, never in an exception message.
+:meth:`LocalSigner.from_keystore` reads and decrypts the keystore once, at start, with eth-account
+(scrypt/pbkdf2 is slow by design: call it before serving, or in a thread). The decrypted key then lives
+only inside a :class:`~proxy.signers.secp.SigningKey` (coincurve); it is never logged, never in a repr,
+never in an exception message. Signing is libsecp256k1 over a digest: messages and typed data arrive with
+their digest already computed by the caller, transactions are encoded by :mod:`proxy.signers.ethtx`.
 
 :class:`DevSigner` is a LocalSigner over a *publicly known* key (Hardhat/Anvil test account #0, derived
 from the well-known "test test ... junk" mnemonic): anyone can sign with it, so it exists only for the demo
@@ -18,11 +20,12 @@ from typing import Any
 
 import structlog
 from eth_account import Account
-from eth_account.messages import encode_defunct
-from eth_utils.crypto import keccak
 
 from proxy.errors import SignerInputError, SignerRejectedError, SignerUnavailableError
-from proxy.signers.base import SignedTransaction, encode_typed, normalize_transaction
+from proxy.signers.base import SignedTransaction, normalize_transaction
+from proxy.signers.digests import DIGEST_BYTES, keccak256
+from proxy.signers.ethtx import encode_signed, signing_hash
+from proxy.signers.secp import SigningKey
 
 __all__ = ["DEV_ADDRESS", "DEV_LABEL", "MAX_KEYSTORE_BYTES", "DevSigner", "LocalSigner"]
 
@@ -40,13 +43,13 @@ DEV_ADDRESS = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
 
 
 class LocalSigner:
-    """Signs in-process with one private key held by eth-account."""
+    """Signs in-process with one private key (a coincurve :class:`~proxy.signers.secp.SigningKey`)."""
 
-    __slots__ = ("_account", "_address", "_name")
+    __slots__ = ("_address", "_key", "_name")
 
-    def __init__(self, account: Any, *, name: str = "local") -> None:
-        self._account = account
-        self._address = str(account.address).lower()
+    def __init__(self, key: SigningKey, *, name: str = "local") -> None:
+        self._key = key
+        self._address = key.address
         self._name = name
 
     @classmethod
@@ -78,9 +81,13 @@ class LocalSigner:
             ) from None
         except (KeyError, TypeError, NotImplementedError):
             raise SignerUnavailableError(f"keystore {path} is malformed") from None
-        signer = cls(Account.from_key(key))
-        del key
-        return signer
+        try:
+            signing_key = SigningKey(bytes(key))
+        except ValueError:
+            raise SignerUnavailableError(f"keystore {path} holds no valid secp256k1 key") from None
+        finally:
+            del key
+        return cls(signing_key)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(address={self._address})"
@@ -107,24 +114,26 @@ class LocalSigner:
         """Sign a JSON-RPC transaction object (types 0/1/2)."""
         sender, fields = normalize_transaction(tx, chain_id)
         self._check(sender)
-        try:
-            signed = self._account.sign_transaction(fields.to_eth_account())
-        except (TypeError, ValueError) as exc:
-            raise SignerInputError(f"transaction cannot be signed ({type(exc).__name__})") from None
-        raw = bytes(signed.raw_transaction)
-        return SignedTransaction(raw=raw, hash="0x" + keccak(raw).hex(), sender=sender, tx=fields)
+        raw = encode_signed(fields, self._key.sign_digest(signing_hash(fields)))
+        return SignedTransaction(
+            raw=raw, hash="0x" + keccak256(raw).hex(), sender=sender, tx=fields
+        )
 
-    async def sign_message(self, account: str, message: bytes) -> str:
-        """EIP-191 personal_sign of ``message``."""
+    def _sign(self, account: str, digest: bytes) -> str:
         self._check(account)
-        signed = self._account.sign_message(encode_defunct(primitive=message))
-        return "0x" + bytes(signed.signature).hex()
+        if len(digest) != DIGEST_BYTES:
+            raise SignerInputError("the digest to sign must be 32 bytes")
+        return "0x" + self._key.sign_digest(digest).hex()
 
-    async def sign_typed_data(self, account: str, typed_data: Mapping[str, Any]) -> str:
-        """EIP-712 signature of the full typed-data object."""
-        self._check(account)
-        signed = self._account.sign_message(encode_typed(typed_data))
-        return "0x" + bytes(signed.signature).hex()
+    async def sign_message(self, account: str, message: bytes, digest: bytes) -> str:
+        """EIP-191 personal_sign: signs ``digest`` (the caller derived it from ``message``)."""
+        return self._sign(account, digest)
+
+    async def sign_typed_data(
+        self, account: str, typed_data: Mapping[str, Any], digest: bytes
+    ) -> str:
+        """EIP-712: signs ``digest`` (the caller derived it from ``typed_data``)."""
+        return self._sign(account, digest)
 
     async def close(self) -> None:
         """Nothing to release."""
@@ -136,7 +145,7 @@ class DevSigner(LocalSigner):
     __slots__ = ()
 
     def __init__(self) -> None:
-        super().__init__(Account.from_key(_DEV_PRIVATE_KEY), name="dev")
+        super().__init__(SigningKey(bytes.fromhex(_DEV_PRIVATE_KEY[2:])), name="dev")
         log.warning("dev_signer", address=self.address, label=DEV_LABEL)
 
     def __repr__(self) -> str:

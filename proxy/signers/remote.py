@@ -36,7 +36,6 @@ from typing import Any, Literal
 import aiohttp
 import structlog
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 
 from proxy.errors import (
     SignerMismatchError,
@@ -44,6 +43,7 @@ from proxy.errors import (
     SignerUnavailableError,
 )
 from proxy.signers.base import SignedTransaction, normalize_transaction
+from proxy.signers.digests import keccak256
 from walletconnect import jsonsafe
 
 __all__ = ["MAX_RESPONSE_BYTES", "RemoteSigner", "build_ssl_context"]
@@ -195,10 +195,12 @@ class RemoteSigner:
             raw = bytes.fromhex(raw_hex[2:])
         except ValueError:
             raise SignerMismatchError("signer returned a raw transaction that is not hex") from None
-        return SignedTransaction(raw=raw, hash="0x" + keccak(raw).hex(), sender=sender, tx=fields)
+        return SignedTransaction(
+            raw=raw, hash="0x" + keccak256(raw).hex(), sender=sender, tx=fields
+        )
 
-    async def sign_message(self, account: str, message: bytes) -> str:
-        """EIP-191 personal_sign through the signer."""
+    async def sign_message(self, account: str, message: bytes, digest: bytes) -> str:
+        """EIP-191 personal_sign through the signer: it is sent ``message`` (``digest`` is for the verifier)."""
         address = self._check(account)
         data = "0x" + message.hex()
         if self._flavor == "clef":
@@ -207,8 +209,10 @@ class RemoteSigner:
             result = await self._call("eth_sign", [address, data])
         return _signature(result)
 
-    async def sign_typed_data(self, account: str, typed_data: Mapping[str, Any]) -> str:
-        """EIP-712 through the signer."""
+    async def sign_typed_data(
+        self, account: str, typed_data: Mapping[str, Any], digest: bytes
+    ) -> str:
+        """EIP-712 through the signer: it is sent the full ``typed_data`` (``digest`` is for the verifier)."""
         address = self._check(account)
         method = "account_signTypedData" if self._flavor == "clef" else "eth_signTypedData"
         return _signature(await self._call(method, [address, dict(typed_data)]))

@@ -259,7 +259,7 @@ async def test_an_unavailable_signer_releases_the_claim_so_a_retry_can_succeed(
     tmp_path: Path,
 ) -> None:
     class Down(VerifyingSigner):
-        async def sign_message(self, account: str, message: bytes) -> str:
+        async def sign_message(self, account: str, message: bytes, digest: bytes) -> str:
             raise SignerUnavailableError("down")
 
     flaky = await _harness(tmp_path, Down(DevSigner()))

@@ -20,7 +20,9 @@ from proxy.signers.base import (
     verify_transaction,
     verify_typed_data_signature,
 )
+from proxy.signers.digests import personal_message_digest, typed_data_digest
 from proxy.signers.keystore import DevSigner, LocalSigner
+from proxy.signers.secp import SigningKey
 
 KEY = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
 ACCOUNT = Account.from_key(KEY)
@@ -238,7 +240,7 @@ class Liar:
 
     def __init__(self, mode: str) -> None:
         self.mode = mode
-        self.real = LocalSigner(ACCOUNT)
+        self.real = LocalSigner(SigningKey(bytes.fromhex(KEY[2:])))
 
     @property
     def name(self) -> str:
@@ -252,40 +254,54 @@ class Liar:
             tx = dict(tx, to="0x" + "33" * 20)
         return await self.real.sign_transaction(tx, chain_id)
 
-    async def sign_message(self, account: str, message: bytes) -> str:
+    async def sign_message(self, account: str, message: bytes, digest: bytes) -> str:
         if self.mode == "other_key":
             return (
                 "0x" + bytes(OTHER.sign_message(encode_defunct(primitive=message)).signature).hex()
             )
-        return await self.real.sign_message(account, message)
+        if self.mode == "other_message":
+            return await self.real.sign_message(account, b"x", personal_message_digest(b"x"))
+        return await self.real.sign_message(account, message, digest)
 
-    async def sign_typed_data(self, account: str, typed_data: Any) -> str:
-        return await self.sign_message(account, b"not the typed data")
+    async def sign_typed_data(self, account: str, typed_data: Any, digest: bytes) -> str:
+        return await self.sign_message(
+            account, b"not the typed data", personal_message_digest(b"not the typed data")
+        )
 
     async def close(self) -> None:
         pass
 
 
 async def test_verifying_signer_passes_honest_results() -> None:
-    signer = VerifyingSigner(LocalSigner(ACCOUNT))
+    signer = VerifyingSigner(LocalSigner(SigningKey(bytes.fromhex(KEY[2:]))))
     assert isinstance(signer, Signer)
     signed = await signer.sign_transaction(tx1559(), 1)
     assert signed.sender == SENDER
     assert Account.recover_transaction(signed.raw).lower() == SENDER
-    sig = await signer.sign_typed_data(SENDER, PERMIT)
+    sig = await signer.sign_typed_data(SENDER, PERMIT, typed_data_digest(PERMIT))
     assert verify_typed_data_signature(SENDER, PERMIT, sig) == sig
+    assert Account.recover_message(encode_typed_data(full_message=PERMIT), signature=sig) == (
+        ACCOUNT.address
+    )
 
 
 async def test_verifying_signer_catches_a_lying_backend() -> None:
     with pytest.raises(SignerMismatchError) as info:
         await VerifyingSigner(Liar("other_to")).sign_transaction(tx1559(), 1)
     assert info.value.field == "to"
+    digest = personal_message_digest(b"hi")
+    for mode in ("other_key", "other_message"):
+        with pytest.raises(SignerMismatchError):
+            await VerifyingSigner(Liar(mode)).sign_message(SENDER, b"hi", digest)
+    assert await VerifyingSigner(Liar("honest")).sign_message(SENDER, b"hi", digest)
     with pytest.raises(SignerMismatchError):
-        await VerifyingSigner(Liar("other_key")).sign_message(SENDER, b"hi")
-    with pytest.raises(SignerMismatchError):
-        await VerifyingSigner(Liar("honest")).sign_typed_data(SENDER, PERMIT)
+        await VerifyingSigner(Liar("honest")).sign_typed_data(
+            SENDER, PERMIT, typed_data_digest(PERMIT)
+        )
 
 
-async def test_verifying_signer_refuses_malformed_typed_data_before_signing() -> None:
+async def test_verifying_signer_refuses_a_digest_that_is_not_32_bytes() -> None:
     with pytest.raises(SignerInputError):
-        await VerifyingSigner(DevSigner()).sign_typed_data(SENDER, {"types": 5})
+        await VerifyingSigner(DevSigner()).sign_typed_data(SENDER, PERMIT, b"\x01" * 31)
+    with pytest.raises(SignerInputError):
+        typed_data_digest({"types": 5})

@@ -11,6 +11,7 @@ from structlog.testing import capture_logs
 from proxy.config import parse_settings
 from proxy.errors import ConfigError, SignerUnavailableError
 from proxy.signers.base import VerifyingSigner, verify_message_signature
+from proxy.signers.digests import personal_message_digest
 from proxy.signers.factory import build_signer, read_passphrase
 from proxy.signers.keystore import DEV_ADDRESS, DevSigner, LocalSigner
 from proxy.signers.remote import RemoteSigner
@@ -49,7 +50,7 @@ async def test_local_backend_with_passphrase_from_file_or_env(tmp_path: Path, so
         signer = build_signer(settings(tmp_path, conf, env))
     assert isinstance(signer, VerifyingSigner)
     assert isinstance(signer.inner, LocalSigner)
-    sig = await signer.sign_message(ADDRESS, b"m")
+    sig = await signer.sign_message(ADDRESS, b"m", personal_message_digest(b"m"))
     assert verify_message_signature(ADDRESS, b"m", sig) == sig
     assert "pw" not in repr(logs)
     assert KEY[2:] not in repr(logs)

@@ -9,6 +9,7 @@ from structlog.testing import capture_logs
 
 from proxy.errors import SignerRejectedError, SignerUnavailableError
 from proxy.signers.base import verify_message_signature
+from proxy.signers.digests import personal_message_digest
 from proxy.signers.keystore import DEV_ADDRESS, DEV_LABEL, DevSigner, LocalSigner
 
 KEY = "0x" + "5a" * 32
@@ -25,10 +26,10 @@ async def test_local_signer_from_keystore_signs_for_its_address(tmp_path: Path) 
     signer = LocalSigner.from_keystore(write_keystore(tmp_path / "k.json"), PASSPHRASE)
     address = str(Account.from_key(KEY).address).lower()
     assert signer.accounts() == (address,)
-    sig = await signer.sign_message(address, b"hi")
+    sig = await signer.sign_message(address, b"hi", personal_message_digest(b"hi"))
     assert verify_message_signature(address, b"hi", sig) == sig
     with pytest.raises(SignerRejectedError):
-        await signer.sign_message(DEV_ADDRESS, b"hi")
+        await signer.sign_message(DEV_ADDRESS, b"hi", personal_message_digest(b"hi"))
 
 
 def test_scrypt_keystore_also_unlocks(tmp_path: Path) -> None:
@@ -78,5 +79,5 @@ async def test_dev_signer_is_the_labelled_public_key() -> None:
     assert DEV_LABEL in repr(dev)
     assert any(entry.get("label") == DEV_LABEL for entry in logs)
     assert DEV_LABEL == "DEV KEY — NOT FOR REAL FUNDS"
-    sig = await dev.sign_message(DEV_ADDRESS, b"demo")
+    sig = await dev.sign_message(DEV_ADDRESS, b"demo", personal_message_digest(b"demo"))
     assert verify_message_signature(DEV_ADDRESS, b"demo", sig) == sig

@@ -11,6 +11,7 @@ from structlog.testing import capture_logs
 
 from proxy.errors import SignerMismatchError, SignerRejectedError, SignerUnavailableError
 from proxy.signers.base import VerifyingSigner, verify_message_signature
+from proxy.signers.digests import personal_message_digest, typed_data_digest
 from proxy.signers.remote import RemoteSigner
 
 
@@ -50,9 +51,13 @@ async def test_both_flavors_sign_and_verify(
     try:
         signed = await signer.sign_transaction(tx(fake_signer.address), 1)
         assert Account.recover_transaction(signed.raw).lower() == fake_signer.address
-        sig = await signer.sign_message(fake_signer.address, b"hello")
+        sig = await signer.sign_message(
+            fake_signer.address, b"hello", personal_message_digest(b"hello")
+        )
         assert verify_message_signature(fake_signer.address, b"hello", sig) == sig
-        await signer.sign_typed_data(fake_signer.address, fake_signer.permit())
+        await signer.sign_typed_data(
+            fake_signer.address, fake_signer.permit(), typed_data_digest(fake_signer.permit())
+        )
     finally:
         await signer.close()
     assert [call[0] for call in fake_signer.calls] == methods
@@ -73,15 +78,23 @@ async def test_lying_remote_signers_are_caught(fake_signer: Any, flavor: str) ->
             await signer.sign_transaction(tx(fake_signer.address), 1)
         assert info.value.field == "from"
         with pytest.raises(SignerMismatchError):
-            await signer.sign_message(fake_signer.address, b"hello")
+            await signer.sign_message(
+                fake_signer.address, b"hello", personal_message_digest(b"hello")
+            )
         with pytest.raises(SignerMismatchError):
-            await signer.sign_typed_data(fake_signer.address, fake_signer.permit())
+            await signer.sign_typed_data(
+                fake_signer.address, fake_signer.permit(), typed_data_digest(fake_signer.permit())
+            )
         fake_signer.lie = "garbage"
         with pytest.raises(SignerMismatchError):
-            await signer.sign_message(fake_signer.address, b"hello")
+            await signer.sign_message(
+                fake_signer.address, b"hello", personal_message_digest(b"hello")
+            )
         fake_signer.lie = "wrong_id"
         with pytest.raises(SignerMismatchError, match="wrong id"):
-            await signer.sign_message(fake_signer.address, b"hello")
+            await signer.sign_message(
+                fake_signer.address, b"hello", personal_message_digest(b"hello")
+            )
     finally:
         await signer.close()
 
@@ -91,13 +104,13 @@ async def test_refusals_are_rejected_errors(fake_signer: Any) -> None:
     try:
         fake_signer.lie = "error"
         with pytest.raises(SignerRejectedError) as info:
-            await signer.sign_message(fake_signer.address, b"x")
+            await signer.sign_message(fake_signer.address, b"x", personal_message_digest(b"x"))
         assert info.value.code == -32000
         fake_signer.lie = "http500"
         with pytest.raises(SignerRejectedError, match="HTTP 500"):
-            await signer.sign_message(fake_signer.address, b"x")
+            await signer.sign_message(fake_signer.address, b"x", personal_message_digest(b"x"))
         with pytest.raises(SignerRejectedError, match="not configured"):
-            await signer.sign_message("0x" + "44" * 20, b"x")
+            await signer.sign_message("0x" + "44" * 20, b"x", personal_message_digest(b"x"))
     finally:
         await signer.close()
     assert len(fake_signer.calls) == 2  # the unconfigured account never reached the signer
@@ -106,7 +119,7 @@ async def test_refusals_are_rejected_errors(fake_signer: Any) -> None:
 async def test_bearer_token_is_sent(fake_signer: Any) -> None:
     signer = remote(fake_signer, "web3signer", auth_token="s3cret")
     try:
-        await signer.sign_message(fake_signer.address, b"x")
+        await signer.sign_message(fake_signer.address, b"x", personal_message_digest(b"x"))
     finally:
         await signer.close()
     assert fake_signer.headers[0]["Authorization"] == "Bearer s3cret"
@@ -129,7 +142,7 @@ async def test_connection_refused_is_retried_then_unavailable() -> None:
     )
     try:
         with capture_logs() as logs, pytest.raises(SignerUnavailableError, match="3 attempts"):
-            await signer.sign_message(address, b"x")
+            await signer.sign_message(address, b"x", personal_message_digest(b"x"))
     finally:
         await signer.close()
     assert [e["event"] for e in logs].count("signer_retry") == 2
@@ -160,7 +173,7 @@ async def test_timeout_is_not_retried() -> None:
     )
     try:
         with pytest.raises(SignerUnavailableError, match="in time"):
-            await signer.sign_message(address, b"x")
+            await signer.sign_message(address, b"x", personal_message_digest(b"x"))
     finally:
         await signer.close()
         await runner.cleanup()

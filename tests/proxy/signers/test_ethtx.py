@@ -81,7 +81,7 @@ def items_of(raw: bytes) -> list[Any]:
 
 def reencode(raw: bytes, items: list[Any]) -> bytes:
     prefix = raw[:1] if raw[0] < 0x80 else b""
-    return prefix + rlp.encode(items)
+    return prefix + bytes(rlp.encode(items))
 
 
 def eth_account_decode(raw: bytes) -> tuple[str, TxFields]:

@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit status (2 for usage errors)."""
+    from proxy.hash_backend import prefer_pysha3
+
+    prefer_pysha3()  # before any command module hashes anything
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Handler = args.func

@@ -509,7 +509,10 @@ class RequestPipeline:
             await self.audit.append(entry)
         except AuditError as exc:
             log.error("audit_write_failed", error=str(exc))
-        log.info(
+        # The audit log has every decision; the daemon log repeats refusals at info, allowed
+        # requests only at debug (one line per signature would dominate a busy daemon's log).
+        emit = log.debug if allowed else log.info
+        emit(
             "request_decided",
             topic=session.topic,
             id=request.id,

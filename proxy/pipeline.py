@@ -315,15 +315,13 @@ class RequestPipeline:
     ) -> Claim | Outcome:
         envelope = session.envelope
         envelope_id = envelope.envelope_id
-        usage = await self.store.usage(envelope_id, now)
+        if envelope.budget_usd is None and envelope.max_calls is None:
+            usage = EnvelopeUsage()  # the policy consults usage only for these two limits
+        else:
+            live = await self.store.usage(envelope_id, now)
+            usage = EnvelopeUsage(spent_usd=live.spent_usd, calls=live.calls)
         started = time.perf_counter()
-        decision = decide(
-            signing,
-            envelope,
-            EnvelopeUsage(spent_usd=usage.spent_usd, calls=usage.calls),
-            int(now),
-            prices=self.pricer,
-        )
+        decision = decide(signing, envelope, usage, int(now), prices=self.pricer)
         trace.decision = decision
         if not decision.allowed or decision.action is None:
             self.metrics.decision_latency.observe(time.perf_counter() - started)

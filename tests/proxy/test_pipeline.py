@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -327,3 +328,25 @@ async def test_replicas_sharing_a_store_answer_each_request_once(tmp_path: Path)
     assert retry.result == answered.result
     for h in (first, second):
         await h.pipeline.audit.close()
+
+
+class _CountingStore(MemoryReplayStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.usage_reads = 0
+
+    async def usage(self, envelope_id: str, now: float) -> Any:
+        self.usage_reads += 1
+        return await super().usage(envelope_id, now)
+
+
+async def test_usage_is_read_only_for_envelopes_with_a_budget_or_call_limit(h: Harness) -> None:
+    store = h.pipeline.store = _CountingStore()
+    assert isinstance(await h.run(h.request("personal_sign", [_message("a"), h.account])), Answer)
+    assert store.usage_reads == 0  # neither budgetUsd nor maxCalls: nothing to read
+    h.view = replace(h.view, envelope=_envelope(maxCalls=1))
+    assert isinstance(await h.run(h.request("personal_sign", [_message("b"), h.account])), Answer)
+    refused = await h.run(h.request("personal_sign", [_message("c"), h.account]))
+    assert isinstance(refused, Refusal)
+    assert "max_calls_exceeded" in str(refused.error.data)
+    assert store.usage_reads == 2

@@ -128,6 +128,7 @@ class SqliteBatcher:
         self._stopped: asyncio.Future[None] | None = None
         self._start_loop: asyncio.AbstractEventLoop | None = None
         self._stop_loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
         self.commits = 0
         self.batches = 0
 
@@ -151,6 +152,7 @@ class SqliteBatcher:
         loop = asyncio.get_running_loop()
         self._stop_loop = loop
         self._stopped = loop.create_future()
+        self._stopping = True
         self._queue.put(_Stop())
         await self._stopped
 
@@ -158,6 +160,9 @@ class SqliteBatcher:
         """Queue ``fn(*args)`` for the next batch; the future resolves after its batch committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
+        if self._stopping:
+            future.set_exception(sqlite3.ProgrammingError("the connection is closed"))
+            return future
         call = (lambda: fn(*args)) if args else fn
         self._queue.put(_Op(kind, call, loop, future))
         return future

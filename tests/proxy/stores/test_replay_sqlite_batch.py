@@ -1,0 +1,383 @@
+"""Group commit in the SQLite replay store: batches, savepoints, commit failures, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import sqlite3
+import sys
+import threading
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TypeVar
+
+import pytest
+
+from policy.errors import StoreUnavailableError
+from policy.replay import Claim, ClaimRecord, Duplicate, Replay, ReplayLayer
+from policy.revocation import Freeze, Frozen, Revoked
+from proxy.stores.replay_sqlite import SqliteReplayStore
+from proxy.stores.sqlite_batch import OpKind, SqliteBatcher
+
+T = TypeVar("T")
+
+
+def _load_contract() -> ModuleType:
+    name = "replay_contract"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[2] / "policy" / "replay_contract.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+contract = _load_contract()
+NOW = contract.NOW
+rpc, payload, owner, charge = contract.rpc, contract.payload, contract.owner, contract.charge
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteReplayStore]:
+    store = await SqliteReplayStore.open(tmp_path / "r.db")
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
+    """Errors reported to the loop's exception handler (e.g. a future resolved twice)."""
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    yield errors
+    loop.set_exception_handler(previous)
+
+
+@asynccontextmanager
+async def one_batch(store: SqliteReplayStore, expected: int) -> AsyncIterator[None]:
+    """Hold the worker thread until ``expected`` calls are queued, so they form one batch."""
+    running, gate = threading.Event(), threading.Event()
+
+    def hold() -> bool:
+        running.set()
+        return gate.wait(10)
+
+    blocker = asyncio.ensure_future(store._run(hold))
+    deadline = asyncio.get_running_loop().time() + 5
+    try:
+        while not running.is_set():
+            assert asyncio.get_running_loop().time() < deadline, "the worker never took it"
+            await asyncio.sleep(0.001)
+        yield
+        queue = store._batcher._queue
+        while queue.qsize() < expected:
+            assert asyncio.get_running_loop().time() < deadline, "calls were never queued"
+            await asyncio.sleep(0.001)
+    finally:
+        gate.set()
+        assert await blocker
+
+
+def start(*calls: Awaitable[T]) -> list[asyncio.Task[T]]:
+    return [asyncio.ensure_future(call) for call in calls]
+
+
+def raw_count(path: Path, sql: str, params: tuple[object, ...] = ()) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute(sql, params).fetchone()[0])
+    finally:
+        conn.close()
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[sqlite3.Connection]:
+    """Another connection holding the write lock."""
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        yield blocker
+    finally:
+        if blocker.in_transaction:
+            blocker.execute("ROLLBACK")
+        blocker.close()
+
+
+async def test_many_concurrent_claims_are_all_won_durable_and_share_commits(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "r.db"
+    store = await SqliteReplayStore.open(path)
+    try:
+        base = store.commits
+        outcomes = await asyncio.gather(
+            *(
+                store.claim(
+                    [rpc(n), payload(n)], owner=owner(n), budget=charge("1", cap="1000"), now=NOW
+                )
+                for n in range(300)
+            )
+        )
+        assert all(isinstance(o, Claim) for o in outcomes)
+        commits = store.commits - base
+        assert 2 <= commits < 300  # grouped (max 256 per batch), not one transaction per claim
+    finally:
+        await store.close()
+    assert raw_count(path, "SELECT COUNT(*) FROM replay_claims") == 300
+    assert raw_count(path, "SELECT COUNT(*) FROM replay_keys") == 600
+    again = await SqliteReplayStore.open(path)
+    try:
+        assert await again.usage("env-1", NOW) == (Decimal(300), 300)
+        dups = await asyncio.gather(
+            *(again.claim([rpc(n)], owner=owner(n), budget=None, now=NOW) for n in range(300))
+        )
+        assert all(isinstance(d, Duplicate) and d.in_flight for d in dups)
+    finally:
+        await again.close()
+
+
+async def test_one_batch_is_one_commit_and_sequential_claims_one_each(
+    store: SqliteReplayStore,
+) -> None:
+    base = store.commits
+    async with one_batch(store, 50):
+        tasks = start(
+            *(store.claim([rpc(n)], owner=owner(n), budget=None, now=NOW) for n in range(50))
+        )
+    assert all(isinstance(o, Claim) for o in await asyncio.gather(*tasks))
+    assert store.commits - base == 1
+    for n in range(50, 53):
+        assert isinstance(await store.claim([rpc(n)], owner=owner(n), budget=None, now=NOW), Claim)
+    assert store.commits - base == 4
+
+
+async def test_claims_of_one_key_in_one_batch_have_one_winner(store: SqliteReplayStore) -> None:
+    shared = contract.key(ReplayLayer.PERMIT2_BIT, 1, "0xacc", 0, 1)
+    async with one_batch(store, 4):
+        first, again, other, unrelated = start(
+            store.claim([rpc(1), shared], owner=owner(1), budget=None, now=NOW),
+            store.claim([rpc(1), shared], owner=owner(1), budget=None, now=NOW),  # a retry
+            store.claim([rpc(2), shared], owner=owner(2), budget=None, now=NOW),
+            store.claim([rpc(3)], owner=owner(3), budget=None, now=NOW),
+        )
+    assert isinstance(await first, Claim)
+    dup = await again
+    assert isinstance(dup, Duplicate)
+    assert dup.in_flight
+    replay = await other
+    assert isinstance(replay, Replay)
+    assert replay.layer is ReplayLayer.PERMIT2_BIT
+    assert isinstance(await unrelated, Claim)
+
+
+async def test_calls_in_one_batch_see_each_other_in_order(store: SqliteReplayStore) -> None:
+    store.claim_ids = iter([f"claim-{n}" for n in range(10)]).__next__
+    won = Claim("claim-0", owner(1), (rpc(1),), NOW, charge("5"))
+    async with one_batch(store, 9):
+        tasks = start(
+            store.usage("env-1", NOW),  # at the head: read before the transaction
+            store.claim([rpc(1)], owner=owner(1), budget=charge("5"), now=NOW, session="s1"),
+            store.usage("env-1", NOW),  # inside the transaction: sees the charge
+            store.complete(won, '{"result":"0x1"}', NOW),
+            store.lookup(contract.TOPIC, contract.ID0 + 1, NOW),
+            store.revoke(contract.revocation("s1")),
+            store.claim([rpc(2)], owner=owner(2), budget=None, now=NOW, session="s1"),
+            store.freeze(Freeze("ops", "incident", NOW)),
+            store.claim([rpc(3)], owner=owner(3, session="s2"), budget=None, now=NOW),
+        )
+    (
+        before,
+        claimed,
+        after,
+        completed,
+        record,
+        revoked,
+        refused,
+        frozen,
+        stopped,
+    ) = await asyncio.gather(*tasks)
+    assert before == (Decimal(0), 0)
+    assert claimed == won
+    assert after == (Decimal(5), 1)
+    assert completed is True
+    assert isinstance(record, ClaimRecord)
+    assert (record.in_flight, record.result) == (False, '{"result":"0x1"}')
+    assert revoked is True
+    assert isinstance(refused, Revoked)
+    assert frozen is True
+    assert isinstance(stopped, Frozen)
+
+
+async def test_a_failing_call_fails_alone_and_is_rolled_back(
+    tmp_path: Path, store: SqliteReplayStore
+) -> None:
+    path = tmp_path / "r.db"
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TRIGGER poison BEFORE INSERT ON replay_keys WHEN NEW.key LIKE '%0xbad%'"
+        " BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
+    )
+    conn.commit()
+    conn.close()
+    poisoned = contract.key(ReplayLayer.PAYLOAD, "0xacc", "transaction", "0xbad")
+    base = store.commits
+    async with one_batch(store, 5):
+        tasks = start(
+            store.claim([rpc(1)], owner=owner(1), budget=charge("1"), now=NOW),
+            # the claim row and the rpc key are written before the poisoned key fails
+            store.claim([rpc(2), poisoned], owner=owner(2), budget=charge("1"), now=NOW),
+            store.claim([rpc(2)], owner=owner(3), budget=charge("1"), now=NOW),
+            store.claim([rpc(4)], owner=owner(4), budget=charge("1"), now=NOW),
+            store.usage("env-1", NOW),
+        )
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert isinstance(results[1], StoreUnavailableError)
+    assert "injected fault" in str(results[1])
+    assert [isinstance(r, Claim) for r in results[:4]] == [True, False, True, True]
+    assert results[4] == (Decimal(3), 3)  # the failed claim's charge was rolled back
+    assert store.commits - base == 1
+    assert raw_count(path, "SELECT COUNT(*) FROM replay_claims") == 3
+    assert raw_count(path, "SELECT COUNT(*) FROM replay_keys") == 3
+
+
+async def test_a_failed_commit_fails_every_call_of_the_batch(
+    tmp_path: Path, store: SqliteReplayStore
+) -> None:
+    path = tmp_path / "r.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        CREATE TABLE poison_parent (id INTEGER PRIMARY KEY);
+        CREATE TABLE poison_child (
+            parent INTEGER REFERENCES poison_parent (id) DEFERRABLE INITIALLY DEFERRED
+        );
+        CREATE TRIGGER poison AFTER INSERT ON replay_keys WHEN NEW.key LIKE '%0xbad%'
+        BEGIN INSERT INTO poison_child VALUES (1); END;
+        """
+    )
+    conn.close()
+    # a deferred foreign key is only checked at COMMIT: the COMMIT itself fails
+    await store._run(lambda: store._conn.execute("PRAGMA foreign_keys = ON"))
+    poisoned = contract.key(ReplayLayer.PAYLOAD, "0xacc", "transaction", "0xbad")
+    base = store.commits
+    async with one_batch(store, 5):
+        tasks = start(
+            store.claim([rpc(1)], owner=owner(1), budget=charge("1"), now=NOW),
+            store.claim([rpc(2), poisoned], owner=owner(2), budget=charge("1"), now=NOW),
+            store.claim([rpc(3)], owner=owner(3), budget=charge("1"), now=NOW),
+            store.usage("env-1", NOW),  # read inside the failed transaction: fails too
+            store.revoke(contract.revocation("s7")),
+        )
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(r, StoreUnavailableError) for r in results), results
+    assert all("FOREIGN KEY" in str(r) for r in results)
+    assert store.commits == base
+    for table in ("replay_claims", "replay_keys", "replay_budget", "replay_revocations"):
+        assert raw_count(path, f"SELECT COUNT(*) FROM {table}") == 0
+    # the connection is out of the failed transaction and works on
+    assert isinstance(await store.claim([rpc(1)], owner=owner(1), budget=None, now=NOW), Claim)
+    assert await store.usage("env-1", NOW) == (Decimal(0), 0)
+    assert store.commits == base + 1
+
+
+async def test_a_cancelled_waiting_call_does_not_break_the_queue(
+    store: SqliteReplayStore, loop_errors: list[dict[str, Any]]
+) -> None:
+    async with one_batch(store, 3):
+        first, cancelled, last = start(
+            store.claim([rpc(1)], owner=owner(1), budget=None, now=NOW),
+            store.claim([rpc(2)], owner=owner(2), budget=None, now=NOW),
+            store.claim([rpc(3)], owner=owner(3), budget=None, now=NOW),
+        )
+        await asyncio.sleep(0)
+        cancelled.cancel()
+    assert isinstance(await first, Claim)
+    assert isinstance(await last, Claim)
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    # cancelled before its batch started: skipped, so its key is free
+    assert isinstance(await store.claim([rpc(2)], owner=owner(9), budget=None, now=NOW), Claim)
+    assert loop_errors == []
+
+
+async def test_a_call_cancelled_inside_its_batch_may_still_commit(
+    tmp_path: Path, store: SqliteReplayStore, loop_errors: list[dict[str, Any]]
+) -> None:
+    with locked(tmp_path / "r.db"):
+        task = asyncio.ensure_future(store.claim([rpc(1)], owner=owner(1), budget=None, now=NOW))
+        await asyncio.sleep(0.05)  # the worker is in BEGIN IMMEDIATE, waiting for the lock
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    # it committed after the lock was released: the same request is now a duplicate, in flight
+    dup = await store.claim([rpc(1)], owner=owner(1), budget=None, now=NOW)
+    assert isinstance(dup, Duplicate)
+    assert dup.in_flight
+    assert loop_errors == []
+
+
+async def test_leading_reads_do_not_wait_for_another_process_write_lock(
+    tmp_path: Path, store: SqliteReplayStore
+) -> None:
+    assert isinstance(
+        await store.claim([rpc(1)], owner=owner(1), budget=charge("2"), now=NOW), Claim
+    )
+    with locked(tmp_path / "r.db"):
+        assert await asyncio.wait_for(store.usage("env-1", NOW), 2) == (Decimal(2), 1)
+        record = await asyncio.wait_for(store.lookup(contract.TOPIC, contract.ID0 + 1, NOW), 2)
+        assert record is not None
+        assert record.in_flight
+        _events, cursor = await asyncio.wait_for(store.events_since(None), 2)
+        assert cursor == 0
+
+
+async def test_a_lock_timeout_fails_the_whole_batch_and_nothing_is_claimed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "r.db"
+    store = await SqliteReplayStore.open(path, busy_timeout_s=0.1)
+    try:
+        with locked(path):
+            results = await asyncio.gather(
+                *(store.claim([rpc(n)], owner=owner(n), budget=None, now=NOW) for n in range(5)),
+                return_exceptions=True,
+            )
+        assert all(isinstance(r, StoreUnavailableError) for r in results)
+        assert raw_count(path, "SELECT COUNT(*) FROM replay_claims") == 0
+    finally:
+        await store.close()
+
+
+async def test_batch_size_is_bounded(tmp_path: Path) -> None:
+    store = await SqliteReplayStore.open(tmp_path / "r.db", max_batch=8)
+    try:
+        base = store.commits
+        async with one_batch(store, 20):
+            tasks = start(
+                *(store.claim([rpc(n)], owner=owner(n), budget=None, now=NOW) for n in range(20))
+            )
+        assert all(isinstance(o, Claim) for o in await asyncio.gather(*tasks))
+        assert store.commits - base == 3  # 8 + 8 + 4
+    finally:
+        await store.close()
+
+
+async def test_batcher_rejects_calls_after_stop_and_a_bad_bound(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="max_batch"):
+        SqliteBatcher(lambda: sqlite3.connect(":memory:"), busy_timeout_s=1, max_batch=0)
+    batcher = SqliteBatcher(
+        lambda: sqlite3.connect(tmp_path / "x.db", isolation_level=None), busy_timeout_s=1
+    )
+    await batcher.start()
+    assert await batcher.submit(OpKind.READ, lambda: 7) == 7
+    await batcher.stop()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        await batcher.submit(OpKind.READ, lambda: 8)

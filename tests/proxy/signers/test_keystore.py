@@ -81,3 +81,29 @@ async def test_dev_signer_is_the_labelled_public_key() -> None:
     assert DEV_LABEL == "DEV KEY — NOT FOR REAL FUNDS"
     sig = await dev.sign_message(DEV_ADDRESS, b"demo", personal_message_digest(b"demo"))
     assert verify_message_signature(DEV_ADDRESS, b"demo", sig) == sig
+
+
+async def test_local_signer_transactions_are_eth_accounts_bytes(tmp_path: Path) -> None:
+    signer = LocalSigner.from_keystore(write_keystore(tmp_path / "k.json"), PASSPHRASE)
+    account = Account.from_key(KEY)
+    tx = {
+        "from": account.address,
+        "to": "0x1111111111111111111111111111111111111111",
+        "value": "0x10",
+        "data": "0xa9059cbb",
+        "gas": "0x5208",
+        "nonce": "0x7",
+        "maxFeePerGas": "0x3b9aca00",
+        "maxPriorityFeePerGas": "0x1",
+        "chainId": "0x1",
+    }
+    signed = await signer.sign_transaction(tx, 1)
+    reference = account.sign_transaction(signed.tx.to_eth_account())
+    assert signed.raw == bytes(reference.raw_transaction)
+    assert signed.hash == reference.hash.to_0x_hex()
+    legacy = {k: v for k, v in tx.items() if not k.startswith("max")} | {
+        "gasPrice": "0x5",
+        "chainId": "0x89",
+    }
+    signed = await signer.sign_transaction(legacy, 137)
+    assert signed.raw == bytes(account.sign_transaction(signed.tx.to_eth_account()).raw_transaction)

@@ -1,8 +1,12 @@
 """Benchmark of the replay store (I/O: a temp SQLite file and a throwaway loopback redis-server).
 
-Reports claim latency p50/p99 (ms) and claims/s for each backend, sequential and with concurrent
-claims in flight. Every claim is a realistic one: rpc-id, payload and chain-nonce keys plus a
-budget charge. Loops are bounded in count and time.
+Reports claim latency p50/p99 (ms) and claims/s for each backend, sequential and with 16 and 64
+concurrent claims in flight (``concurrent``, ``concurrent_64``: the daemon's load is 64 requests in
+flight), and ``request_64``: each of 64 concurrent workers makes the three store calls the daemon
+makes per request (``usage`` -> ``claim`` -> ``complete``), latency and requests/s of the trio.
+Every claim is a realistic one: rpc-id, payload and chain-nonce keys plus a budget charge. Where
+the store counts its write transactions (SQLite group commit), ``commits`` says how many the run
+took. Loops are bounded in count and time.
 
 Time to revoke (SQLite, Redis): handle B claims for a session in a loop while handle A (another
 connection / client, as another replica) revokes it; measured from the start of ``revoke()`` on A
@@ -32,15 +36,19 @@ __all__ = ["run"]
 
 CLAIMS = 2000
 CONCURRENCY = 16
+DAEMON_CONCURRENCY = 64
 TIME_LIMIT_S = 30.0
 REVOKE_TRIALS = 200
 REVOKE_TARGET_P99_MS = 50.0
 _TRIAL_LIMIT_S = 5.0
 
 
+_RUNS = "abcd"
+
+
 def _request(i: int, run: str) -> tuple[list[ReplayKey], RequestIdentity]:
     topic = "ab" * 32
-    rid = 1_700_000_000_000_000 + 10_000_000 * (run == "b") + i
+    rid = 1_700_000_000_000_000 + 10_000_000 * _RUNS.index(run) + i
     payload = f"0x{run}{i:060x}"
     keys = [
         ReplayKey.of(ReplayLayer.RPC_ID, (topic, rid), 960),
@@ -50,12 +58,16 @@ def _request(i: int, run: str) -> tuple[list[ReplayKey], RequestIdentity]:
     return keys, RequestIdentity(topic, rid, payload, "bench")
 
 
-async def _measure(store: ReplayStore, run: str, concurrency: int) -> dict[str, Any]:
+async def _measure(
+    store: ReplayStore, run: str, concurrency: int, *, request: bool = False
+) -> dict[str, Any]:
+    """``CLAIMS`` claims by ``concurrency`` workers; ``request``: usage + claim + complete each."""
     charge = BudgetCharge(f"bench-{run}", Decimal("0.01"), 3600, Decimal(1_000_000))
     latencies: list[float] = []
     wins = 0
     deadline = time.monotonic() + TIME_LIMIT_S
     queue = iter(range(CLAIMS))
+    commits_before = getattr(store, "commits", None)
 
     async def worker() -> None:
         nonlocal wins
@@ -64,7 +76,11 @@ async def _measure(store: ReplayStore, run: str, concurrency: int) -> dict[str, 
                 return
             keys, owner = _request(i, run)
             start = time.perf_counter()
+            if request:
+                await store.usage(charge.envelope_id, time.time())
             out = await store.claim(keys, owner=owner, budget=charge, now=time.time())
+            if request and isinstance(out, Claim):
+                await store.complete(out, '{"id":1,"jsonrpc":"2.0","result":"0x"}', time.time())
             latencies.append(time.perf_counter() - start)
             wins += isinstance(out, Claim)
 
@@ -72,14 +88,18 @@ async def _measure(store: ReplayStore, run: str, concurrency: int) -> dict[str, 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
     ordered = sorted(latencies)
-    return {
-        "claims": len(latencies),
+    result: dict[str, Any] = {
+        "requests" if request else "claims": len(latencies),
         "won": wins,
         "concurrency": concurrency,
         "p50_ms": round(statistics.median(ordered) * 1000, 3),
         "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 3),
-        "claims_per_s": round(len(latencies) / elapsed, 1),
+        ("requests_per_s" if request else "claims_per_s"): round(len(latencies) / elapsed, 1),
     }
+    commits_after = getattr(store, "commits", None)
+    if isinstance(commits_before, int) and isinstance(commits_after, int):
+        result["commits"] = commits_after - commits_before
+    return result
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
@@ -162,6 +182,8 @@ async def _bench(url: str, *, revoke: bool = True) -> dict[str, Any]:
         results = {
             "sequential": await _measure(store, "a", 1),
             "concurrent": await _measure(store, "b", CONCURRENCY),
+            "concurrent_64": await _measure(store, "c", DAEMON_CONCURRENCY),
+            "request_64": await _measure(store, "d", DAEMON_CONCURRENCY, request=True),
         }
     finally:
         await store.close()

@@ -12,7 +12,8 @@ A batch is run like this:
   waits for another process's write lock);
 * the rest run in ONE ``BEGIN IMMEDIATE`` transaction (the write lock is probed every ~0.2 ms, see
   :func:`begin_immediate`); each write runs inside its own ``SAVEPOINT``, so a write that raises is
-  rolled back alone and fails only its own future, while later operations see the earlier ones;
+  rolled back alone and fails only its own future, while later operations see the earlier ones
+  (a write alone in its transaction skips the savepoint: its failure rolls the transaction back);
 * then ONE ``COMMIT``: with ``synchronous=FULL`` (one WAL fsync for the whole batch) unless every
   write of the batch is :attr:`OpKind.LAZY_WRITE`, which commits with ``NORMAL``.
 
@@ -243,7 +244,12 @@ class SqliteBatcher:
                 conn.execute("PRAGMA synchronous=NORMAL")
             try:
                 begin_immediate(conn, self._busy_timeout_s, self._busy_ms)
-                for op in ops:
+                if len(ops) == 1 and not _call(ops[0]):
+                    # a write alone needs no savepoint: its failure rolls the transaction back
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    return
+                for op in ops if len(ops) > 1 else ():
                     if op.kind is OpKind.READ:
                         _call(op)
                     else:

@@ -246,6 +246,13 @@ async def test_a_failing_call_fails_alone_and_is_rolled_back(
     assert store.commits - base == 1
     assert raw_count(path, "SELECT COUNT(*) FROM replay_claims") == 3
     assert raw_count(path, "SELECT COUNT(*) FROM replay_keys") == 3
+    # alone in its transaction (no savepoint) a failing claim is rolled back all the same
+    with pytest.raises(StoreUnavailableError, match="injected fault"):
+        await store.claim([rpc(5), poisoned], owner=owner(5), budget=charge("1"), now=NOW)
+    assert store.commits - base == 1
+    assert isinstance(await store.claim([rpc(5)], owner=owner(6), budget=None, now=NOW), Claim)
+    assert await store.usage("env-1", NOW) == (Decimal(3), 3)
+    assert raw_count(path, "SELECT COUNT(*) FROM replay_claims") == 4
 
 
 async def test_a_failed_commit_fails_every_call_of_the_batch(

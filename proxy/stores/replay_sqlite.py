@@ -14,8 +14,9 @@ All sqlite3 calls run on the store's own single worker thread (sqlite3 directly,
 so the event loop never blocks; sqlite3 errors become :class:`policy.errors.StoreUnavailableError`.
 Calls are group-committed (:mod:`proxy.stores.sqlite_batch`): concurrent calls queue without a
 thread hop each, and the worker runs everything queued (up to ``max_batch``) in arrival order in
-ONE ``BEGIN IMMEDIATE`` transaction, each write in its own ``SAVEPOINT`` (a write that fails is
-rolled back alone and fails only its caller), then ONE ``COMMIT`` (one WAL fsync for the batch);
+ONE ``BEGIN IMMEDIATE`` transaction (a write that fails is rolled back alone and fails only its
+caller: the batch then runs again with a ``SAVEPOINT`` per write), then ONE ``COMMIT`` (one WAL
+fsync for the batch);
 no caller hears of its claim before that commit returned, and if it fails every caller of the
 batch gets :class:`~policy.errors.StoreUnavailableError`. Calls of one batch see each other in
 arrival order exactly as if each were its own transaction: a second claim of a key is a

@@ -129,6 +129,7 @@ async def test_many_concurrent_claims_are_all_won_durable_and_share_commits(
         assert all(isinstance(o, Claim) for o in outcomes)
         commits = store.commits - base
         assert 2 <= commits < 300  # grouped (max 256 per batch), not one transaction per claim
+        assert store._batcher.reruns == 0  # nothing failed: no savepoints needed
     finally:
         await store.close()
     assert raw_count(path, "SELECT COUNT(*) FROM replay_claims") == 300
@@ -244,12 +245,14 @@ async def test_a_failing_call_fails_alone_and_is_rolled_back(
     assert [isinstance(r, Claim) for r in results[:4]] == [True, False, True, True]
     assert results[4] == (Decimal(3), 3)  # the failed claim's charge was rolled back
     assert store.commits - base == 1
+    assert store._batcher.reruns == 1  # run again with a savepoint per write
     assert raw_count(path, "SELECT COUNT(*) FROM replay_claims") == 3
     assert raw_count(path, "SELECT COUNT(*) FROM replay_keys") == 3
     # alone in its transaction (no savepoint) a failing claim is rolled back all the same
     with pytest.raises(StoreUnavailableError, match="injected fault"):
         await store.claim([rpc(5), poisoned], owner=owner(5), budget=charge("1"), now=NOW)
     assert store.commits - base == 1
+    assert store._batcher.reruns == 1
     assert isinstance(await store.claim([rpc(5)], owner=owner(6), budget=None, now=NOW), Claim)
     assert await store.usage("env-1", NOW) == (Decimal(3), 3)
     assert raw_count(path, "SELECT COUNT(*) FROM replay_claims") == 4

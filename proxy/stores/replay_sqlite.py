@@ -508,10 +508,6 @@ class SqliteReplayStore:
         if outcome is not None:
             return outcome
         expires = max((now + k.ttl_s for k in keys), default=now + 1)
-        conn.executemany(
-            "DELETE FROM replay_keys WHERE layer = ? AND key = ? AND expires_at <= ?",
-            [(k.layer.value, k.key, now) for k in keys],
-        )
         conn.execute(
             "INSERT INTO replay_claims (claim_id, topic, request_id, payload_hash, session,"
             " at, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'in_flight')",
@@ -525,8 +521,10 @@ class SqliteReplayStore:
                 expires,
             ),
         )
+        # REPLACE only ever replaces an expired row: _check just found none of these keys live
         conn.executemany(
-            "INSERT INTO replay_keys (layer, key, claim_id, expires_at) VALUES (?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO replay_keys (layer, key, claim_id, expires_at)"
+            " VALUES (?, ?, ?, ?)",
             [(k.layer.value, k.key, claim_id, now + k.ttl_s) for k in keys],
         )
         if budget is not None:

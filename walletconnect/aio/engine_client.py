@@ -305,6 +305,8 @@ class EngineClient:
         """Queue one publish frame; its ack is awaited in the background (bounded in number)."""
         relay = self.relay
         assert relay is not None
+        if self._publishes.locked():
+            await relay.flush()  # the acks we wait for may be of frames not written yet
         await self._publishes.acquire()
         extra: dict[str, Any] = dict(cmd.tvf)
         if cmd.correlation_id is not None:

@@ -228,9 +228,9 @@ class SqliteBatcher:
         return batch
 
     def _run(self, batch: list[_Op]) -> None:
-        self.batches += 1
         # cancelled before their batch started: skip (either outcome was allowed for them)
         ops = [op for op in batch if not op.future.cancelled()]
+        self.batches += 1  # from here on, a cancelled caller's operation still runs
         if len(ops) == 1 and ops[0].kind is OpKind.SOLO:
             _call(ops[0])
             return

@@ -321,9 +321,13 @@ async def test_a_cancelled_waiting_call_does_not_break_the_queue(
 async def test_a_call_cancelled_inside_its_batch_may_still_commit(
     tmp_path: Path, store: SqliteReplayStore, loop_errors: list[dict[str, Any]]
 ) -> None:
+    batches = store._batcher.batches
     with locked(tmp_path / "r.db"):
         task = asyncio.ensure_future(store.claim([rpc(1)], owner=owner(1), budget=None, now=NOW))
-        await asyncio.sleep(0.05)  # the worker is in BEGIN IMMEDIATE, waiting for the lock
+        # the batch started: the worker is in BEGIN IMMEDIATE, waiting for the lock
+        await contract.wait_until(lambda: store._batcher.batches > batches, 5)
+        await asyncio.sleep(0.01)
+        assert not task.done()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -154,7 +154,10 @@ class SqliteBatcher:
         await self._started
 
     async def stop(self) -> None:
-        """Run what is queued, then close the connection and end the thread."""
+        """Run what is queued, then close the connection and end the thread (idempotent)."""
+        if self._stopped is not None:
+            await asyncio.shield(self._stopped)
+            return
         loop = asyncio.get_running_loop()
         self._stop_loop = loop
         self._stopped = loop.create_future()
@@ -233,6 +236,10 @@ class SqliteBatcher:
         self.batches += 1  # from here on, a cancelled caller's operation still runs
         if len(ops) == 1 and ops[0].kind is OpKind.SOLO:
             _call(ops[0])
+            if self.conn.in_transaction:  # it must not leave one open for the next batch
+                self.conn.execute("ROLLBACK")
+                ops[0].ok = False
+                ops[0].value = sqlite3.ProgrammingError("operation left a transaction open")
             return
         start = 0
         while start < len(ops) and ops[start].kind is OpKind.READ:

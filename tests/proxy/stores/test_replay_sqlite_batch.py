@@ -392,6 +392,12 @@ async def test_batcher_rejects_calls_after_stop_and_a_bad_bound(tmp_path: Path) 
     )
     await batcher.start()
     assert await batcher.submit(OpKind.READ, lambda: 7) == 7
+    # a SOLO operation may not leave a transaction open for the batches after it
+    with pytest.raises(sqlite3.ProgrammingError, match="transaction open"):
+        await batcher.submit(OpKind.SOLO, lambda: batcher.conn.execute("BEGIN"))
+    assert await batcher.submit(OpKind.WRITE, lambda: batcher.conn.execute("CREATE TABLE t (x)"))
+    assert batcher.commits == 1
     await batcher.stop()
+    await batcher.stop()  # idempotent
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         await batcher.submit(OpKind.READ, lambda: 8)

@@ -401,3 +401,37 @@ async def test_batcher_rejects_calls_after_stop_and_a_bad_bound(tmp_path: Path) 
     await batcher.stop()  # idempotent
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         await batcher.submit(OpKind.READ, lambda: 8)
+
+
+async def test_a_batch_with_a_claim_commits_full_and_completes_alone_commit_normal(
+    store: SqliteReplayStore,
+) -> None:
+    statements: list[str] = []
+    await store._run(lambda: store._conn.set_trace_callback(statements.append))
+    async with one_batch(store, 3):
+        first, second, _usage = start(
+            store.claim([rpc(1)], owner=owner(1), budget=None, now=NOW),
+            store.claim([rpc(2)], owner=owner(2), budget=None, now=NOW),
+            store.usage("env-1", NOW),
+        )
+    claims = [await first, await second]
+    assert all(isinstance(c, Claim) for c in claims)
+    mixed = list(statements)
+    statements.clear()
+    async with one_batch(store, 2):
+        done = start(*(store.complete(c, "{}", NOW) for c in claims if isinstance(c, Claim)))
+    assert await asyncio.gather(*done) == [True, True]
+    lazy = list(statements)
+    await store._run(lambda: store._conn.set_trace_callback(None))
+
+    def control(trace: list[str]) -> list[str]:
+        return [s for s in trace if s.split()[0] in {"BEGIN", "COMMIT", "SAVEPOINT", "PRAGMA"}]
+
+    # one transaction, no savepoints on the fast path, synchronous left at FULL for claims
+    assert [s for s in control(mixed) if "busy_timeout" not in s] == ["BEGIN IMMEDIATE", "COMMIT"]
+    assert [s for s in control(lazy) if "busy_timeout" not in s] == [
+        "PRAGMA synchronous=NORMAL",
+        "BEGIN IMMEDIATE",
+        "COMMIT",
+        "PRAGMA synchronous=FULL",
+    ]

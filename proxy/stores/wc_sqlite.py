@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from proxy.stores.sqlite_batch import begin_immediate
 from walletconnect.storage import (
     Delete,
     RecordKind,
@@ -32,6 +33,8 @@ from walletconnect.storage import (
 __all__ = ["SqliteWalletConnectStore"]
 
 T = TypeVar("T")
+
+_BUSY_TIMEOUT_S = 5.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS wc_records (
@@ -74,7 +77,7 @@ class SqliteWalletConnectStore:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
         conn.execute(_SCHEMA)
         self._conn = conn
 
@@ -118,7 +121,9 @@ class SqliteWalletConnectStore:
 
         def write() -> None:
             db = self._db()
-            db.execute("BEGIN IMMEDIATE")
+            # Probing, not SQLite's busy handler: the replay store commits batches in the same
+            # file, and the handler's back-off (up to 100 ms sleeps) would stall every answer.
+            begin_immediate(db, _BUSY_TIMEOUT_S, int(_BUSY_TIMEOUT_S * 1000))
             try:
                 for sql, args in ops:
                     db.execute(sql, args)

@@ -147,6 +147,7 @@ class Daemon(SessionsMixin, RevocationMixin):
             is_frozen=lambda: self._frozen is not None,
             on_refused=self._on_refused,
         )
+        self._stack.push_async_callback(self.pipeline.drain)  # before the store closes
         _events, cursor = await self.store.events_since(None)  # follow from here on
         for binding in await self.store.bindings():
             if binding.ended_at is None:

@@ -145,12 +145,18 @@ class RequestPipeline:
         self.is_frozen = is_frozen
         self.on_refused = on_refused
         self._locks: dict[str, asyncio.Lock] = {}
+        self._storing: set[asyncio.Task[None]] = set()
 
     def _lock(self, topic: str) -> asyncio.Lock:
         lock = self._locks.get(topic)
         if lock is None:
             lock = self._locks[topic] = asyncio.Lock()
         return lock
+
+    async def drain(self, timeout_s: float = 10.0) -> None:
+        """Wait for the answers still being stored (see :meth:`_store_answer`); call before closing the store."""
+        if self._storing:
+            await asyncio.wait(set(self._storing), timeout=timeout_s)
 
     def forget(self, topic: str) -> None:
         """Drop per-session state once a session is gone."""
@@ -447,9 +453,23 @@ class RequestPipeline:
                 time.perf_counter() - started
             )
         response = json.dumps({"result": result, "by": self.instance_id}, separators=(",", ":"))
-        await self.store.complete(claim, response, self.clock())
+        task = asyncio.create_task(self._store_answer(claim, response))
+        self._storing.add(task)
+        task.add_done_callback(self._storing.discard)
         trace.kind = "allow"
         return Answer(result)
+
+    async def _store_answer(self, claim: Claim, response: str) -> None:
+        """Keep the answer of a signed claim for retries, without holding the answer back.
+
+        The claim was durable before anything was signed, so this only decides what a later
+        duplicate of this request gets: until it is stored, a duplicate finds the claim in flight
+        and is ignored (the dApp has, or will get, this answer), never signed again.
+        """
+        try:
+            await self.store.complete(claim, response, self.clock())
+        except StoreUnavailableError as exc:
+            log.warning("answer_not_stored", error=str(exc))
 
     async def _record(
         self,

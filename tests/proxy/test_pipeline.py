@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -187,8 +188,20 @@ async def test_the_same_payload_in_a_new_request_is_a_replay(h: Harness) -> None
 async def test_a_retry_of_the_same_request_gets_the_stored_answer_without_a_second_signature(
     h: Harness,
 ) -> None:
+    gate = asyncio.Event()
+
+    class SlowToStore(MemoryReplayStore):
+        async def complete(self, *args: Any, **kwargs: Any) -> bool:
+            await gate.wait()
+            return await super().complete(*args, **kwargs)
+
+    h.pipeline.store = SlowToStore()
     request = h.request("personal_sign", [_message("retry"), h.account])
-    first = await h.run(request)
+    first = await h.run(request)  # answered while its result is still being stored
+    early = await h.run(request)
+    assert isinstance(early, Silence)  # a retry in that window is ignored, never signed again
+    gate.set()
+    await h.pipeline.drain()
     second = await h.run(request)
     assert isinstance(first, Answer)
     assert isinstance(second, Answer)
@@ -322,6 +335,7 @@ async def test_replicas_sharing_a_store_answer_each_request_once(tmp_path: Path)
     answered = await first.run(request)
     assert isinstance(answered, Answer)
     assert isinstance(await second.run(request), Silence)  # the other replica stays quiet
+    await first.pipeline.drain()
     # a retry reaching the replica that answered gets the same answer
     retry = await first.run(request)
     assert isinstance(retry, Answer)

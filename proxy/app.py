@@ -154,7 +154,9 @@ class Daemon(SessionsMixin, RevocationMixin):
                 self._remember(binding)
         self._frozen = await self.store.frozen()
         self.metrics.frozen.set(1 if self._frozen else 0)
-        wc_store = await open_wc_store(settings.store.url, key_prefix=settings.store.key_prefix)
+        wc_store = await open_wc_store(
+            settings.store.url, key_prefix=settings.store.key_prefix, replay_store=self.store
+        )
         self.wallet = WalletClient(
             self.relay_url,
             metadata=settings.metadata.model_dump(mode="json"),

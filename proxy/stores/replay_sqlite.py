@@ -220,6 +220,17 @@ class SqliteReplayStore:
         return self._batcher.conn
 
     @property
+    def path(self) -> str:
+        """The database file."""
+        return self._path
+
+    @property
+    def batcher(self) -> SqliteBatcher:
+        """The connection's batcher, for another store on the same file to share (see
+        :meth:`SqliteBatcher.share`)."""
+        return self._batcher
+
+    @property
     def commits(self) -> int:
         """Write transactions committed by this handle so far (one per batch; tests, metrics)."""
         return self._batcher.commits
@@ -291,7 +302,7 @@ class SqliteReplayStore:
             return
         self._closed = True
         try:
-            await self._batcher.stop()
+            await self._batcher.release()
         except sqlite3.Error as exc:
             log.warning("replay_store_error", backend="sqlite", error=str(exc))
 

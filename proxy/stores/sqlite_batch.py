@@ -134,6 +134,7 @@ class SqliteBatcher:
         self._start_loop: asyncio.AbstractEventLoop | None = None
         self._stop_loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        self._users = 1
         self.commits = 0
         self.batches = 0
         self.reruns = 0
@@ -152,6 +153,22 @@ class SqliteBatcher:
         self._started = loop.create_future()
         self._thread.start()
         await self._started
+
+    def share(self) -> SqliteBatcher:
+        """Count one more user of this connection (each calls :meth:`release` once); returns self.
+
+        Stores on the same file share one batcher, so their writes share transactions and fsyncs.
+        """
+        if self._stopping:
+            raise sqlite3.ProgrammingError("the connection is closed")
+        self._users += 1
+        return self
+
+    async def release(self) -> None:
+        """One user is done; the last one stops the batcher (see :meth:`stop`)."""
+        self._users -= 1
+        if self._users <= 0:
+            await self.stop()
 
     async def stop(self) -> None:
         """Run what is queued, then close the connection and end the thread (idempotent)."""

@@ -2,21 +2,23 @@
 
 Implements :class:`walletconnect.storage.WalletConnectStore` on one file: a single table
 ``wc_records(ns, kind, key, value)`` holding the JSON text of :func:`walletconnect.storage.encode_value`.
-WAL journal with ``synchronous=FULL`` (a change is fsynced before ``apply`` returns — the client
-publishes an answer only after that). Every sqlite3 call runs on the store's own single worker
-thread, so the event loop never blocks; sqlite3 errors become :class:`StoreError`.
+WAL journal with ``synchronous=FULL``: a change is fsynced before ``apply`` returns (the client
+publishes an answer only after that).
+
+Every sqlite3 call runs through a :class:`~proxy.stores.sqlite_batch.SqliteBatcher`: the store's own,
+or — when the daemon keeps the replay store in the same file — the replay store's, so an engine
+flush and the replay claims queued with it commit in one transaction with one fsync, on one worker
+thread. The event loop never blocks; sqlite3 errors become :class:`StoreError`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from proxy.stores.sqlite_batch import begin_immediate
+from proxy.stores.sqlite_batch import OpKind, SqliteBatcher
 from walletconnect.storage import (
     Delete,
     RecordKind,
@@ -46,119 +48,123 @@ CREATE TABLE IF NOT EXISTS wc_records (
 ) WITHOUT ROWID
 """
 
+_PUT = "INSERT OR REPLACE INTO wc_records (ns, kind, key, value) VALUES (?, ?, ?, ?)"
+_DELETE = "DELETE FROM wc_records WHERE ns = ? AND kind = ? AND key = ?"
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
 
 class SqliteWalletConnectStore:
     """A WalletConnectStore on an SQLite file; ``namespace`` separates clients sharing a file."""
 
-    def __init__(self, path: str | Path, namespace: str = "default") -> None:
-        self.path = str(path)
+    def __init__(self, batcher: SqliteBatcher, path: str, namespace: str = "default") -> None:
+        self._batcher = batcher
+        self.path = path
         self.namespace = namespace
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wc-sqlite")
-        self._conn: sqlite3.Connection | None = None
-        self._lock = asyncio.Lock()
+        self._closed = False
 
     @classmethod
-    async def open(cls, path: str | Path, namespace: str = "default") -> SqliteWalletConnectStore:
-        """Open (creating the file and table if needed)."""
-        store = cls(path, namespace)
-        await store._run(store._connect)
+    async def open(
+        cls,
+        path: str | Path,
+        namespace: str = "default",
+        *,
+        batcher: SqliteBatcher | None = None,
+    ) -> SqliteWalletConnectStore:
+        """Open (creating the file and table if needed); with ``batcher``, share that connection."""
+        if batcher is None:
+            own = SqliteBatcher(
+                lambda: _connect(str(path)), busy_timeout_s=_BUSY_TIMEOUT_S, name="wc-sqlite"
+            )
+            try:
+                await own.start()
+            except sqlite3.Error as exc:
+                raise StoreError(f"sqlite: {exc}") from exc
+            batcher = own
+        else:
+            batcher.share()
+        store = cls(batcher, str(path), namespace)
+        try:
+            await store._submit(OpKind.SOLO, store._create_table)
+        except StoreError:
+            await store.close()
+            raise
         return store
 
-    async def _run(self, fn: Callable[[], T]) -> T:
-        loop = asyncio.get_running_loop()
+    async def _submit(self, kind: OpKind, fn: Callable[[], T]) -> T:
+        if self._closed:
+            raise StoreError("sqlite: store is closed")
         try:
-            return await loop.run_in_executor(self._executor, fn)
+            return await self._batcher.submit(kind, fn)
         except sqlite3.Error as exc:
             raise StoreError(f"sqlite: {exc}") from exc
 
-    def _connect(self) -> None:
-        if self._conn is not None:
-            return
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
-        conn.execute(_SCHEMA)
-        self._conn = conn
-
-    def _db(self) -> sqlite3.Connection:
-        self._connect()
-        assert self._conn is not None
-        return self._conn
+    def _create_table(self) -> None:
+        self._batcher.conn.execute(_SCHEMA)
 
     async def load(self) -> StoreSnapshot:
         """Everything in this namespace."""
 
         def read() -> list[tuple[str, str, str]]:
-            rows = self._db().execute(
+            rows = self._batcher.conn.execute(
                 "SELECT kind, key, value FROM wc_records WHERE ns = ?", (self.namespace,)
             )
             return [(str(k), str(key), str(v)) for k, key, v in rows]
 
-        return snapshot_from_rows(await self._run(read))
+        return snapshot_from_rows(await self._submit(OpKind.READ, read))
 
     async def apply(self, changes: Sequence[StoreChange]) -> None:
-        """One ``BEGIN IMMEDIATE`` transaction for all changes (encoded before it starts)."""
+        """Persist ``changes`` (encoded here, before they are queued) in one transaction."""
         if not changes:
             return
-        ops: list[tuple[str, tuple[str, ...]]] = []
-        for change in coalesce_changes(changes):
+        ns = self.namespace
+        puts: list[tuple[str, str, str, str]] = []
+        deletes: list[tuple[str, str, str]] = []
+        for change in coalesce_changes(changes):  # one change per record: order is irrelevant
             if isinstance(change, Delete):
-                ops.append(
-                    (
-                        "DELETE FROM wc_records WHERE ns = ? AND kind = ? AND key = ?",
-                        (self.namespace, str(change.kind), change.key),
-                    )
-                )
+                deletes.append((ns, str(change.kind), change.key))
             else:
-                text = encode_value(change.kind, change.value)
-                ops.append(
-                    (
-                        "INSERT OR REPLACE INTO wc_records (ns, kind, key, value) VALUES (?, ?, ?, ?)",
-                        (self.namespace, str(change.kind), change.key, text),
-                    )
+                puts.append(
+                    (ns, str(change.kind), change.key, encode_value(change.kind, change.value))
                 )
 
         def write() -> None:
-            db = self._db()
-            # Probing, not SQLite's busy handler: the replay store commits batches in the same
-            # file, and the handler's back-off (up to 100 ms sleeps) would stall every answer.
-            begin_immediate(db, _BUSY_TIMEOUT_S, int(_BUSY_TIMEOUT_S * 1000))
-            try:
-                for sql, args in ops:
-                    db.execute(sql, args)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+            conn = self._batcher.conn
+            if deletes:
+                conn.executemany(_DELETE, deletes)
+            if puts:
+                conn.executemany(_PUT, puts)
 
-        async with self._lock:
-            await self._run(write)
+        await self._submit(OpKind.WRITE, write)
 
     async def get(self, kind: RecordKind, key: str) -> StoredValue | None:
         """One value or None."""
 
         def read() -> str | None:
-            row = (
-                self._db()
-                .execute(
-                    "SELECT value FROM wc_records WHERE ns = ? AND kind = ? AND key = ?",
-                    (self.namespace, str(kind), key),
-                )
-                .fetchone()
-            )
+            row = self._batcher.conn.execute(
+                "SELECT value FROM wc_records WHERE ns = ? AND kind = ? AND key = ?",
+                (self.namespace, str(kind), key),
+            ).fetchone()
             return None if row is None else str(row[0])
 
-        text = await self._run(read)
+        text = await self._submit(OpKind.READ, read)
         return None if text is None else decode_value(kind, text)
 
     async def close(self) -> None:
-        """Close the connection and stop the worker thread."""
-
-        def shut() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-        await self._run(shut)
-        self._executor.shutdown(wait=True)
+        """Release the connection (the last user of a shared batcher stops it); idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._batcher.release()
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite: {exc}") from exc

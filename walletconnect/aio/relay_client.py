@@ -5,7 +5,11 @@
   any loss with exponential backoff and jitter (capped), and on every (re)connect the protocol
   re-subscribes every topic and re-sends un-acknowledged requests with their original ids.
 * Close code 3000 (auth) stops reconnecting until the application next calls a command.
-* Liveness: websockets answers the relay's pings automatically and sends its own every
+* Transport: :class:`~walletconnect.aio.ws_connection.WsConnection` (websockets' sans-I/O
+  protocol on an asyncio transport): every flush writes all queued frames in one
+  ``transport.write`` and awaits drain only while the transport is paused; inbound frames
+  arrive in batches (one protocol pass and one flush of acks per batch).
+* Liveness: the connection answers the relay's pings and sends its own every
   ``ping_interval_s``; a missing pong closes the socket, which triggers a reconnect.
 * Inbound messages go to ``on_message`` (if given) or to a bounded queue read with
   :meth:`RelayClient.messages`; a full queue stops reading the socket (backpressure; acks of
@@ -25,10 +29,9 @@ from types import TracebackType
 from typing import Any
 
 import structlog
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed as WsConnectionClosed
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
+from walletconnect.aio.ws_connection import WsClosedError, WsConnection
 from walletconnect.errors import ConnectionClosed, RelayError, Timeout
 from walletconnect.relay.client import (
     MessageReceived,
@@ -91,8 +94,7 @@ class RelayClient:
         )
         self._inbound: asyncio.Queue[Any] = asyncio.Queue(max_inbound)
         self._waiters: dict[int, asyncio.Future[Any]] = {}
-        self._ws: ClientConnection | None = None
-        self._send_lock = asyncio.Lock()
+        self._ws: WsConnection | None = None
         self._connected = asyncio.Event()
         self._resume = asyncio.Event()
         self._wakeup = asyncio.Event()
@@ -140,15 +142,16 @@ class RelayClient:
         if self._closing:
             return
         self._closing = True
+        ws = self._ws
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
-        if self._ws is not None:
-            await self._ws.close()
-            self._ws = None
+        self._ws = None
+        if ws is not None:
+            await ws.close()
         self._connected.clear()
         for fut in self._waiters.values():
             if not fut.done():
@@ -370,14 +373,12 @@ class RelayClient:
                 self._resume.clear()
                 await self._resume.wait()
             try:
-                ws = await connect(
+                ws = await WsConnection.open(
                     self._connect_url(),
-                    open_timeout=self.open_timeout_s,
-                    ping_interval=self.ping_interval_s,
-                    ping_timeout=self.ping_timeout_s,
+                    open_timeout_s=self.open_timeout_s,
+                    ping_interval_s=self.ping_interval_s,
+                    ping_timeout_s=self.ping_timeout_s,
                     max_size=self.limits.max_frame_bytes,
-                    compression=None,
-                    proxy=None,
                 )
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
                 failures += 1
@@ -400,7 +401,7 @@ class RelayClient:
             log.info("relay_disconnected", code=ws.close_code, retry_in_s=round(delay, 3))
             await asyncio.sleep(delay)
 
-    async def _serve(self, ws: ClientConnection) -> None:
+    async def _serve(self, ws: WsConnection) -> None:
         self._ws = ws
         self.connect_count += 1
         self.protocol.connection_made(self._clock())
@@ -408,28 +409,31 @@ class RelayClient:
         log.debug("relay_connected", url=self.base_url, attempt=self.connect_count)
         try:
             await self._flush()
-            async for text in ws:
-                if isinstance(text, bytes):
-                    continue
-                self.protocol.receive_frame(text, self._clock())
+            receive_frame = self.protocol.receive_frame
+            while texts := await ws.receive_texts():
+                now = self._clock()
+                for text in texts:
+                    receive_frame(text, now)
                 await self._flush()
                 await self._dispatch()
-        except WsConnectionClosed:
-            pass
         finally:
             self._connected.clear()
             self._ws = None
             self.protocol.connection_lost()
+            if ws.is_open and not self._closing:
+                ws.abort()  # left by an error in a handler (close() closes it cleanly itself)
 
     async def _flush(self) -> None:
-        async with self._send_lock:
-            frames = self.protocol.frames_to_send()
-            ws = self._ws
-            if ws is None:
-                return
-            with contextlib.suppress(WsConnectionClosed):
-                for frame in frames:
-                    await ws.send(frame)
+        frames = self.protocol.frames_to_send()
+        ws = self._ws
+        if ws is None or not frames:
+            return
+        try:
+            ws.send_texts(frames)
+        except WsClosedError:
+            return
+        if ws.writing_paused:
+            await ws.drain()
 
     async def _dispatch(self) -> None:
         for event in self.protocol.events_received():
@@ -438,8 +442,10 @@ class RelayClient:
                     result = self.on_message(event)
                     if inspect.isawaitable(result):
                         await result
-                else:
+                elif self._inbound.full():
                     await self._inbound.put(event)
+                else:
+                    self._inbound.put_nowait(event)
                 continue
             fut = self._waiters.pop(event.id, None)
             if fut is None or fut.done():

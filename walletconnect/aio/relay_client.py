@@ -54,6 +54,9 @@ MessageHandler = Callable[[MessageReceived], Awaitable[None] | None]
 
 _CLOSED = object()
 
+#: How long a closing handshake may take before the socket is dropped (close() and server closes).
+CLOSE_TIMEOUT_S = 2.0
+
 
 class RelayClient:
     """Async relay client; use ``async with RelayClient(url, identity=...) as client:``."""
@@ -379,6 +382,7 @@ class RelayClient:
                     ping_interval_s=self.ping_interval_s,
                     ping_timeout_s=self.ping_timeout_s,
                     max_size=self.limits.max_frame_bytes,
+                    close_timeout_s=CLOSE_TIMEOUT_S,
                 )
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
                 failures += 1

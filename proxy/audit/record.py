@@ -105,7 +105,8 @@ def record_hash(record: Mapping[str, Any]) -> str:
 
 def format_time(now: float) -> str:
     """Unix seconds -> ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (UTC)."""
-    return datetime.fromtimestamp(now, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is about twice as fast as strftime and gives the same digits ("+00:00" -> "Z")
+    return datetime.fromtimestamp(now, tz=UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def _plain(value: Any, path: str, masked: list[str], depth: int) -> Any:

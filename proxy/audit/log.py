@@ -41,13 +41,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -233,6 +233,8 @@ class AuditLog:
         self._fd: int | None = None
         self._closed = False
         self._failed = False
+        self._id_prefix = secrets.token_hex(8)
+        self._id_counter = itertools.count(1)
 
     @classmethod
     async def open(
@@ -329,10 +331,15 @@ class AuditLog:
             raise AuditError("audit log is closed")
         if self._failed:
             raise AuditError("audit log failed earlier; refusing to continue a broken chain")
-        if not entry.decision_id:
-            entry = replace(entry, decision_id=secrets.token_hex(16))
         record = build_record(
-            entry, seq=self._head.count, prev_hash=self._head.hash, now=self._clock()
+            entry,
+            seq=self._head.count,
+            prev_hash=self._head.hash,
+            now=self._clock(),
+            # unique without a syscall per record: a random per-log prefix and a counter
+            decision_id=""
+            if entry.decision_id
+            else f"{self._id_prefix}{next(self._id_counter):016x}",
         )
         head = ChainHead(self._head.count + 1, record["hash"])
         self._write_now(canonical_json(record) + b"\n")

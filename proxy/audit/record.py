@@ -67,7 +67,7 @@ class AuditEntry:
     ``session_approved``, ``session_rejected``, ``revocation``, ``emergency_stop``, ``startup``).
     ``decision`` is ``allow`` / ``deny`` / ``error`` for requests. ``usd_value`` is a Decimal rendered as
     a string. ``latency_us`` is the time from receipt to answer. ``decision_id`` ties the record to the
-    JSON-RPC answer and metrics; the log fills a random one when empty.
+    JSON-RPC answer and metrics; the log fills a unique one when empty.
     """
 
     event: str = "request"
@@ -148,15 +148,20 @@ def mask_secrets(details: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]
     return plain, sorted(masked)
 
 
-def build_record(entry: AuditEntry, *, seq: int, prev_hash: str, now: float) -> dict[str, Any]:
-    """Build the chained record for ``entry`` at position ``seq`` after ``prev_hash`` (pure)."""
+def build_record(
+    entry: AuditEntry, *, seq: int, prev_hash: str, now: float, decision_id: str = ""
+) -> dict[str, Any]:
+    """Build the chained record for ``entry`` at position ``seq`` after ``prev_hash`` (pure).
+
+    ``decision_id`` is used when the entry has none.
+    """
     details, masked = mask_secrets(entry.details)
     record: dict[str, Any] = {
         "v": AUDIT_VERSION,
         "seq": seq,
         "time": format_time(now),
         "event": entry.event,
-        "decision_id": entry.decision_id,
+        "decision_id": entry.decision_id or decision_id,
         "decision": entry.decision,
         "reasons": list(entry.reasons),
         "session": entry.session,

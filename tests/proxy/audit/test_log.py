@@ -228,3 +228,17 @@ async def test_concurrent_head_saves_never_fail_nor_go_backwards(tmp_path: Path)
     assert read_head_file(store.path) == heads[-1]
     await store.save(heads[0])  # an older head never replaces a newer one
     assert read_head_file(store.path) == heads[-1]
+
+
+async def test_records_without_a_decision_id_get_unique_ones(tmp_path: Path) -> None:
+    first = await write_records(tmp_path / "a.jsonl", MemoryChainHeadStore(), 50)
+    second = await write_records(tmp_path / "b.jsonl", MemoryChainHeadStore(), 50)
+    ids = [str(r["decision_id"]) for r in first + second]
+    assert len(set(ids)) == 100  # unique within a log and across logs (instances)
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    log = await AuditLog.open(
+        tmp_path / "c.jsonl", MemoryChainHeadStore(), fsync="never", clock=clock
+    )
+    given = await log.append(AuditEntry(decision="deny", decision_id="mine"))
+    await log.close()
+    assert given["decision_id"] == "mine"

@@ -104,6 +104,9 @@ async def _serve(settings: Any, pair: tuple[str, ...]) -> int:
         "accounts": list(daemon.signer.accounts()),
         "signer": daemon.signer.name,
     }
+    from proxy.event_loop import settle_heap
+
+    settle_heap()
     sys.stdout.write(json.dumps(ready) + "\n")
     sys.stdout.flush()
     await stop.wait()

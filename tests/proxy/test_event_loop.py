@@ -34,3 +34,16 @@ def test_the_standard_loop_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
         sys.setswitchinterval(before)
     assert event_loop.loop_name() == "asyncio"
     assert module.startswith("asyncio")
+
+
+def test_settle_heap_freezes_start_up_objects() -> None:
+    import gc
+
+    thresholds = gc.get_threshold()
+    try:
+        event_loop.settle_heap()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == event_loop.GC_THRESHOLDS
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)

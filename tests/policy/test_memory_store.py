@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
-from types import ModuleType
 
 import pytest
+from contracts import replay_contract
 
 from policy.memory import MemoryReplayStore
 
-
-def _load_contract() -> ModuleType:
-    name = "replay_contract"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).parent / "replay_contract.py"
-        )
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-contract = _load_contract()
+contract = replay_contract()
 
 
 class TestMemoryReplayStore(contract.ReplayStoreContract):

@@ -3,36 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import random
 import sqlite3
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from contracts import replay_contract
 
 from policy.errors import StoreUnavailableError
 from policy.replay import Claim, Duplicate, Replay, ReplayLayer
 from proxy.stores.replay_sqlite import SqliteReplayStore
 
-
-def _load_contract() -> ModuleType:
-    name = "replay_contract"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[2] / "policy" / "replay_contract.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-contract = _load_contract()
+contract = replay_contract()
 NOW = contract.NOW
 
 

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import sqlite3
-import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from decimal import Decimal
 from pathlib import Path
-from types import ModuleType
 from typing import Any, TypeVar
 
 import pytest
+from contracts import replay_contract
 
 from policy.errors import StoreUnavailableError
 from policy.replay import Claim, ClaimRecord, Duplicate, Replay, ReplayLayer
@@ -25,20 +23,7 @@ from proxy.stores.sqlite_batch import OpKind, SqliteBatcher
 T = TypeVar("T")
 
 
-def _load_contract() -> ModuleType:
-    name = "replay_contract"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[2] / "policy" / "replay_contract.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-contract = _load_contract()
+contract = replay_contract()
 NOW = contract.NOW
 rpc, payload, owner, charge = contract.rpc, contract.payload, contract.owner, contract.charge
 

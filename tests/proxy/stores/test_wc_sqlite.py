@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
 import threading
 from pathlib import Path
 
 import pytest
+from contracts import storage_contract
 
 from proxy.stores.wc_sqlite import SqliteWalletConnectStore
 from walletconnect.storage import WalletConnectStore
 
 
-def _contract() -> type:
-    name = "wc_storage_contract"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[2] / "walletconnect" / "storage_contract.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name].StoreContract  # type: ignore[no-any-return]
-
-
-class TestSqliteStore(_contract()):  # type: ignore[misc]
+class TestSqliteStore(storage_contract().StoreContract):  # type: ignore[misc]
     @pytest.fixture
     def make_store(self, tmp_path: Path):  # type: ignore[no-untyped-def]
         async def factory(namespace: str) -> WalletConnectStore:
@@ -45,7 +31,7 @@ async def test_wal_mode(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-class TestSharedWithTheReplayStore(_contract()):  # type: ignore[misc]
+class TestSharedWithTheReplayStore(storage_contract().StoreContract):  # type: ignore[misc]
     """The same contract when the protocol store rides on the replay store's connection."""
 
     @pytest.fixture

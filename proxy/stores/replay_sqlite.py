@@ -297,7 +297,7 @@ class SqliteReplayStore:
         return await self._submit(OpKind.READ, self._size_sync)
 
     async def close(self) -> None:
-        """Close the connection and stop the worker thread (idempotent)."""
+        """Release the connection; the last store sharing it stops its thread (idempotent)."""
         if self._closed:
             return
         self._closed = True

@@ -402,7 +402,12 @@ class RelayClient:
                 self._halted = True
                 continue
             delay = self._backoff(1)
-            log.info("relay_disconnected", code=ws.close_code, retry_in_s=round(delay, 3))
+            log.info(
+                "relay_disconnected",
+                code=ws.close_code,
+                reason=ws.close_reason,
+                retry_in_s=round(delay, 3),
+            )
             await asyncio.sleep(delay)
 
     async def _serve(self, ws: WsConnection) -> None:

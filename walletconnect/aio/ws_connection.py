@@ -227,7 +227,7 @@ class WsConnection(asyncio.Protocol):
         """Every text message received and not yet taken (possibly none), without waiting."""
         texts = self._texts
         if not texts:
-            return texts
+            return []
         self._texts = []
         if self._reading_paused and self._transport is not None:
             self._reading_paused = False
@@ -235,7 +235,10 @@ class WsConnection(asyncio.Protocol):
         return texts
 
     async def receive_texts(self) -> list[str]:
-        """Wait for text messages and take them all; ``[]`` once closed and every text was taken."""
+        """Wait for text messages and take them all; ``[]`` once closed and every text was taken.
+
+        One consumer at a time (a second concurrent caller is not woken).
+        """
         while not self._texts:
             if self._closed.done():
                 return []

@@ -40,7 +40,7 @@ from walletconnect.engine.commands import (
 )
 from walletconnect.engine.core import EngineCore
 from walletconnect.engine.events import EngineEvent, ResponseReceived
-from walletconnect.errors import ConnectionClosed, RelayError, Timeout, WalletConnectError
+from walletconnect.errors import ConnectionClosed, Timeout, WalletConnectError
 from walletconnect.memory_store import MemoryStore
 from walletconnect.relay_auth import ClientIdentity
 from walletconnect.storage import WalletConnectStore
@@ -291,7 +291,7 @@ class EngineClient:
                     continue
                 try:
                     await self._execute(cmd)
-                except (RelayError, Timeout, ConnectionClosed) as exc:
+                except WalletConnectError as exc:  # relay refusal, timeout, closed, pending limit
                     log.warning(
                         "wc.relay_command_failed", command=type(cmd).__name__, error=str(exc)
                     )
@@ -315,7 +315,7 @@ class EngineClient:
             ack = relay.publish_nowait(
                 cmd.topic, cmd.message, cmd.ttl_s, cmd.tag, cmd.prompt, **extra
             )
-        except ConnectionClosed as exc:
+        except WalletConnectError as exc:  # closed, or the relay client's pending limit
             log.warning("wc.relay_command_failed", command="Publish", error=str(exc))
             self._publishes.release()
             self._commands.task_done()
@@ -325,7 +325,7 @@ class EngineClient:
     async def _acked(self, ack: asyncio.Future[Any]) -> None:
         try:
             await ack
-        except (RelayError, Timeout, ConnectionClosed) as exc:
+        except WalletConnectError as exc:
             log.warning("wc.relay_command_failed", command="Publish", error=str(exc))
         finally:
             self._publishes.release()

@@ -65,3 +65,25 @@ async def test_more_publishes_than_the_bound_all_go_out_in_order(
         sender.cancel()
     assert relay.written == ["m0", "m1", "m2", "m3", "m4", "sub:s", "m5"]
     assert client._publishes._value == 2  # every slot given back
+
+
+async def test_a_publish_the_relay_client_refuses_does_not_stop_the_sender() -> None:
+    from walletconnect.relay.client import PendingLimitError
+
+    class Refusing(FakeRelay):
+        def publish_nowait(self, topic: str, message: str, *args: Any, **kw: Any) -> Any:
+            if message == "full":
+                raise PendingLimitError("10000 relay requests pending")
+            return super().publish_nowait(topic, message, *args, **kw)
+
+    relay = Refusing()
+    client = _client(relay)
+    for message in ("a", "full", "b"):
+        client._commands.put_nowait(Publish("t", message, 300, 1108))
+    sender = asyncio.create_task(client._send())
+    try:
+        await client.drained(5.0)
+        assert not sender.done()  # still serving
+    finally:
+        sender.cancel()
+    assert relay.written == ["a", "b"]

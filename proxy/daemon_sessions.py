@@ -26,6 +26,7 @@ from proxy.daemon_state import (
 )
 from proxy.error_map import reused_id_error
 from proxy.pipeline import Answer, Outcome, SessionView, Silence
+from proxy.revocation_rules import RequestFacts
 from proxy.session_rules import SessionPlan, plan_session, proposal_facts
 from proxy.translate import WcRequest
 from walletconnect.aio.wallet_client import (
@@ -241,7 +242,26 @@ class SessionsMixin(DaemonState):
                 },
             )
         )
+        facts = RequestFacts(
+            session=event.topic,
+            at=self.clock(),
+            kind=error.kind,
+            reasons=reasons,
+            replay_layer=str(error.data["layer"]),
+        )
+        await self.pipeline.observe_refusal(facts)  # the policy path's rules see id replays too
+        if event.topic in self._to_retire:
+            self._to_retire.discard(event.topic)
+            # End the session once this refusal is on its way: the task runs after the wallet
+            # client handed the refusal to the engine, so wc_sessionDelete follows it.
+            self.wallet.spawn(self._retire_after_refusal(event.topic))
         return error.to_dict()
+
+    async def _retire_after_refusal(self, topic: str) -> None:
+        try:
+            await self._retire(topic, notify=True)
+        finally:
+            self._revoking.discard(topic)
 
     async def _send(self, pending: PendingRequest, outcome: Outcome) -> None:
         """Answer ``pending`` with ``outcome`` ourselves (nothing for a Silence)."""

@@ -223,6 +223,12 @@ class RequestPipeline:
         except Exception:  # the rules must never break the request path
             log.exception("refusal_observer_failed", topic=facts.session)
 
+    async def observe_refusal(self, facts: RequestFacts) -> None:
+        """Tell the revocation rules about a refusal decided outside the pipeline (e.g. a reused
+        JSON-RPC id the engine refused), in the session's ordered section like any other."""
+        async with self._lock(facts.session):
+            await self._observe(facts, _Trace(started=facts.at))
+
     def _refuse(self, trace: _Trace, error: WireError) -> Refusal:
         trace.kind = error.kind
         if not trace.reasons:

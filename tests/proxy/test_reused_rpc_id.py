@@ -80,3 +80,30 @@ async def test_reencrypted_duplicate_still_gets_the_stored_answer(tmp_path: Path
     assert result.ok, result.reason
     assert result.steps[-1].reason_class == "duplicate"
     assert target.samples.get("wcproxy_replay_refusals_total{layer=rpc_id}", 0.0) == 0.0
+
+
+async def test_a_reused_id_feeds_the_policy_revocation_rules(tmp_path: Path) -> None:
+    import tomllib
+
+    import tomli_w
+
+    data = tomllib.loads(CONFIG.read_text())
+    data["pricing"]["token_list"] = str(ROOT / "config" / data["pricing"]["token_list"])
+    for rule in data["session_rules"]:
+        rule["envelope"] = str(ROOT / "config" / rule["envelope"])
+    data["revocation"] = {"rules": [{"name": "no-replays", "trigger": "replay"}]}
+    config = tmp_path / "replay-revokes.toml"
+    config.write_text(tomli_w.dumps(data))
+    target = _Watched(config, work_dir=tmp_path)
+    [result] = await run_bench(
+        target, [_scenario("reused-rpc-id-other-payload")], timeout_s=15.0, quiet_s=1.0
+    )
+    assert result.ok, result.reason
+    assert result.steps[-1].detail == "5010 replay (rpc_id)"  # the refusal itself still goes out
+    [audit] = list(tmp_path.glob("daemon-*/audit.jsonl"))
+    records = [json.loads(line) for line in audit.read_text().splitlines()]
+    [alert] = [r for r in records if r.get("event") == "alert"]
+    assert alert["details"]["rule"] == "no-replays"
+    revocations = [r for r in records if r.get("event") == "revocation"]
+    assert len(revocations) == 1
+    assert revocations[0]["session"] == alert["session"]

@@ -52,6 +52,12 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 
+#: After a restart, answers to requests received this recently are published again (a crash may
+#: have come between persisting an answer and the relay acknowledging it).
+RESEND_WINDOW_S = 60.0
+#: At most this many answers are re-sent at start, newest first.
+RESEND_LIMIT = 1_000
+
 
 @dataclass(frozen=True, slots=True)
 class Approval:
@@ -153,6 +159,13 @@ class WalletClient(EngineClient):
         return dict(self.engine.sessions)
 
     async def _resume(self) -> None:
+        async with self._lock:
+            resent = self.engine.resend_recent_answers(
+                self.clock(), window_s=RESEND_WINDOW_S, limit=RESEND_LIMIT
+            )
+        if resent:
+            log.info("wc.answers_resent", count=resent)
+            await self.flush()
         for pending in self.engine.pending_requests():
             self._dispatch_request(pending)
 

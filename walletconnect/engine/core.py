@@ -376,6 +376,41 @@ class EngineCore:
         err = error.to_dict() if isinstance(error, SdkErrorInfo) else dict(error)
         self._reply(topic, rpc_id, method, error_payload(rpc_id, err), kind)
 
+    def resend_recent_answers(self, now: float, *, window_s: float, limit: int) -> int:
+        """Queue again our stored answers to ``wc_sessionRequest`` received in the last ``window_s`` s.
+
+        For a restart: an answer is persisted before it is published, but a crash can come before
+        the relay acknowledged the publish, and nothing re-sends it unless the peer repeats its
+        request. Re-sending is harmless (a peer ignores an answer to a request it has resolved);
+        at most ``limit`` answers go out, the newest. Returns how many were queued.
+        """
+        recent = sorted(
+            (
+                record
+                for record in self.history
+                if record.direction == "in"
+                and record.method == "wc_sessionRequest"
+                and record.response is not None
+                and record.first_seen >= now - window_s
+                and record.topic in self._sym_keys
+            ),
+            key=lambda record: (record.first_seen, record.id),
+            reverse=True,
+        )[:limit]
+        for record in reversed(recent):  # oldest first, as they were answered
+            assert record.response is not None
+            self._out.append(
+                Publish(
+                    record.topic,
+                    self._seal(record.topic, record.response),
+                    record.response_ttl,
+                    record.response_tag,
+                    False,
+                    record.id,
+                )
+            )
+        return len(recent)
+
     def _no_reply(self, topic: str, rpc_id: int) -> None:
         if self.history.get(topic, rpc_id) is not None:
             self.history.answer(topic, rpc_id, None)

@@ -126,3 +126,25 @@ class EnginePair:
     def take(self, side: str) -> list[EngineEvent]:
         events, self.events[side] = self.events[side], []
         return events
+
+
+def settled_pair(*, drain: bool = False) -> tuple[EnginePair, str]:
+    """A pair with one settled session (proposed, approved, acknowledged); returns it and the topic.
+
+    ``drain`` discards the events the handshake left on both sides.
+    """
+    from walletconnect.engine.events import ProposalReceived
+
+    pair = EnginePair()
+    pairing, uri = pair.dapp.create_pairing(pair.now)
+    pair.dapp.connect(pairing.topic, pair.now, optional_namespaces=OPTIONAL_NS)
+    pair.pump()
+    pair.wallet.pair(uri, pair.now)
+    pair.pump()
+    [proposal] = [e for e in pair.take("wallet") if isinstance(e, ProposalReceived)]
+    session = pair.wallet.approve(proposal.proposal.id, SESSION_NS, pair.now)
+    pair.pump()
+    if drain:
+        pair.take("wallet")
+        pair.take("dapp")
+    return pair, session.topic

@@ -6,7 +6,7 @@ import base64
 import json
 
 import pytest
-from wc_engine_pair import ACCOUNT, OPTIONAL_NS, SESSION_NS, EnginePair
+from wc_engine_pair import ACCOUNT, OPTIONAL_NS, SESSION_NS, EnginePair, settled_pair
 
 from walletconnect.crypto import derive_sym_key
 from walletconnect.engine.commands import Publish, Unsubscribe
@@ -34,19 +34,6 @@ from walletconnect.errors import LocalProtocolError, NamespaceError
 
 def _of(events: list[object], kind: type) -> list:  # type: ignore[type-arg]
     return [e for e in events if isinstance(e, kind)]
-
-
-def settled_pair() -> tuple[EnginePair, str]:
-    pair = EnginePair()
-    pairing, uri = pair.dapp.create_pairing(pair.now)
-    pair.dapp.connect(pairing.topic, pair.now, optional_namespaces=OPTIONAL_NS)
-    pair.pump()
-    pair.wallet.pair(uri, pair.now)
-    pair.pump()
-    [proposal] = _of(pair.take("wallet"), ProposalReceived)
-    session = pair.wallet.approve(proposal.proposal.id, SESSION_NS, pair.now)
-    pair.pump()
-    return pair, session.topic
 
 
 def test_propose_approve_settle_ack() -> None:

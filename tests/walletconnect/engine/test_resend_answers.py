@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from wc_engine_pair import ACCOUNT, OPTIONAL_NS, SESSION_NS, EnginePair
+from wc_engine_pair import ACCOUNT, EnginePair, settled_pair
 
 from walletconnect.engine.core import EngineConfig
-from walletconnect.engine.events import MessageDropped, ProposalReceived, ResponseReceived
+from walletconnect.engine.events import MessageDropped, ResponseReceived
 from walletconnect.engine.wallet import WalletEngine
-
-
-def _settled() -> tuple[EnginePair, str]:
-    pair = EnginePair()
-    pairing, uri = pair.dapp.create_pairing(pair.now)
-    pair.dapp.connect(pairing.topic, pair.now, optional_namespaces=OPTIONAL_NS)
-    pair.pump()
-    pair.wallet.pair(uri, pair.now)
-    pair.pump()
-    [proposal] = [e for e in pair.take("wallet") if isinstance(e, ProposalReceived)]
-    session = pair.wallet.approve(proposal.proposal.id, SESSION_NS, pair.now)
-    pair.pump()
-    pair.take("dapp")
-    return pair, session.topic
 
 
 def _restart(pair: EnginePair) -> WalletEngine:
@@ -42,7 +28,7 @@ def _answered_but_lost(pair: EnginePair, topic: str, result: str) -> int:
 
 
 def test_a_lost_answer_reaches_the_dapp_after_a_restart() -> None:
-    pair, topic = _settled()
+    pair, topic = settled_pair(drain=True)
     rid = _answered_but_lost(pair, topic, "0xsig")
     pair.pump()
     assert not [e for e in pair.take("dapp") if isinstance(e, ResponseReceived)]
@@ -54,7 +40,7 @@ def test_a_lost_answer_reaches_the_dapp_after_a_restart() -> None:
 
 
 def test_an_answer_the_dapp_already_has_is_ignored_there() -> None:
-    pair, topic = _settled()
+    pair, topic = settled_pair(drain=True)
     rid = pair.dapp.request(topic, "eip155:1", "personal_sign", ["0x02", ACCOUNT], pair.now)
     pair.pump()
     pair.wallet.respond(topic, rid, pair.now, result="0xsig")
@@ -68,7 +54,7 @@ def test_an_answer_the_dapp_already_has_is_ignored_there() -> None:
 
 
 def test_only_recent_answers_and_at_most_the_limit_newest_first() -> None:
-    pair, topic = _settled()
+    pair, topic = settled_pair(drain=True)
     old = _answered_but_lost(pair, topic, "0xold")
     pair.advance(120)
     newer = []

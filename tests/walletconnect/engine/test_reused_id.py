@@ -7,13 +7,12 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from wc_engine_pair import ACCOUNT, OPTIONAL_NS, SESSION_NS, EnginePair
+from wc_engine_pair import ACCOUNT, EnginePair, settled_pair
 
 from walletconnect.engine.commands import Publish
 from walletconnect.engine.core import EngineConfig
 from walletconnect.engine.events import (
     MessageDropped,
-    ProposalReceived,
     RequestIdReused,
     RequestReceived,
     ResponseReceived,
@@ -29,21 +28,6 @@ REFUSAL = {"code": 5010, "message": "Replay refused (rpc_id): id reused", "data"
 
 def _of(events: list[object], kind: type) -> list[Any]:
     return [e for e in events if isinstance(e, kind)]
-
-
-def _settled() -> tuple[EnginePair, str]:
-    pair = EnginePair()
-    pairing, uri = pair.dapp.create_pairing(pair.now)
-    pair.dapp.connect(pairing.topic, pair.now, optional_namespaces=OPTIONAL_NS)
-    pair.pump()
-    pair.wallet.pair(uri, pair.now)
-    pair.pump()
-    [proposal] = _of(pair.take("wallet"), ProposalReceived)
-    session = pair.wallet.approve(proposal.proposal.id, SESSION_NS, pair.now)
-    pair.pump()
-    pair.take("wallet")
-    pair.take("dapp")
-    return pair, session.topic
 
 
 def _first_request(pair: EnginePair, topic: str) -> tuple[int, str, bytes]:
@@ -83,7 +67,7 @@ def test_content_hash_ignores_key_order_and_spacing() -> None:
 
 
 def test_same_id_same_content_reencrypted_is_a_duplicate() -> None:
-    pair, topic = _settled()
+    pair, topic = settled_pair(drain=True)
     rid, text, key = _first_request(pair, topic)
     assert len(_of(pair.take("wallet"), RequestReceived)) == 1
     pair.wallet.respond(topic, rid, pair.now, result="0xsig")
@@ -102,7 +86,7 @@ def test_same_id_same_content_reencrypted_is_a_duplicate() -> None:
 
 
 def test_same_id_other_params_is_a_reused_id_never_handled() -> None:
-    pair, topic = _settled()
+    pair, topic = settled_pair(drain=True)
     rid, text, key = _first_request(pair, topic)
     pair.take("wallet")
     pair.wallet.respond(topic, rid, pair.now, result="0xsig")
@@ -144,7 +128,7 @@ def test_same_id_other_params_is_a_reused_id_never_handled() -> None:
 
 
 def test_reused_id_with_other_chain_or_while_in_flight() -> None:
-    pair, topic = _settled()
+    pair, topic = settled_pair(drain=True)
     rid, text, key = _first_request(pair, topic)
     assert len(_of(pair.take("wallet"), RequestReceived)) == 1
     doc = json.loads(text)
@@ -163,7 +147,7 @@ def test_reused_id_with_other_chain_or_while_in_flight() -> None:
 
 
 def test_refusal_not_owed_after_expiry() -> None:
-    pair, topic = _settled()
+    pair, topic = settled_pair(drain=True)
     rid, text, key = _first_request(pair, topic)
     pair.deliver("wallet", topic, seal(_with_params(text, ["0x03", ACCOUNT]), key))
     assert len(_of(pair.take("wallet"), RequestIdReused)) == 1
@@ -190,7 +174,7 @@ def _restart(pair: EnginePair) -> WalletEngine:
 
 
 def test_reused_id_detected_after_restore() -> None:
-    pair, topic = _settled()
+    pair, topic = settled_pair(drain=True)
     rid, text, key = _first_request(pair, topic)
     first_seen = pair.now
     pair.wallet.respond(topic, rid, pair.now, result="0xsig")
@@ -215,7 +199,7 @@ def test_reused_id_detected_after_restore() -> None:
 
 
 def test_records_without_a_hash_compare_as_duplicates() -> None:
-    pair, topic = _settled()
+    pair, topic = settled_pair(drain=True)
     rid, text, key = _first_request(pair, topic)
     pair.wallet.respond(topic, rid, pair.now, result="0xsig")
     pair.pump()

@@ -339,7 +339,13 @@ class EngineCore:
         rpc_id: int | None = None,
     ) -> int:
         """Seal and queue a request of ours; returns its JSON-RPC id."""
-        rpc_id = self._new_id(now) if rpc_id is None else rpc_id
+        if rpc_id is None:
+            rpc_id = self._new_id(now)
+            # History is keyed on (topic, id) for both directions: never take an id the peer used
+            # on this topic (within a millisecond that is 1 chance in 1000), or its record would
+            # be replaced and our answer to it could not be stored.
+            while self.history.get(topic, rpc_id) is not None:
+                rpc_id = self._new_id(now)
         opts = opts_for(method, "req")
         ttl_s = opts.ttl if ttl is None else ttl
         self.history.send_request(topic, rpc_id, method, int(now) + max(ttl_s, DAY_S))

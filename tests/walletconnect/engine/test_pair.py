@@ -410,3 +410,18 @@ def test_ids_never_repeat_within_one_millisecond() -> None:
     assert len(set(ids)) == 300
     assert ids == sorted(ids)
     assert all(len(str(i)) == 16 for i in ids)
+
+
+def test_our_request_never_takes_an_id_the_peer_used_on_the_topic() -> None:
+    pair, topic = settled_pair(drain=True)
+    rid = pair.dapp.request(topic, "eip155:1", "personal_sign", ["0x01", ACCOUNT], pair.now)
+    pair.pump()
+    pair.wallet._last_id = rid - 1  # the wallet's next id would be exactly the dApp's
+    pair.wallet.ping(topic, pair.now)
+    ping_id = max(
+        r.id for r in pair.wallet.history if r.direction == "out" and r.method == "wc_sessionPing"
+    )
+    assert ping_id != rid
+    pair.wallet.respond(topic, rid, pair.now, result="0xsig")  # its record is still the request's
+    pair.pump()
+    assert [e.result for e in _of(pair.take("dapp"), ResponseReceived)] == ["0xsig"]

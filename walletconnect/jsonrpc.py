@@ -195,10 +195,6 @@ def serialize(message: JsonRpcMessage) -> str:
     return encode_json(to_dict(message))
 
 
-def _reject_constant(name: str) -> Any:
-    raise JsonRpcParseError(f"not JSON: {name} is not allowed")
-
-
 def _check_id(obj: dict[str, Any]) -> int | str:
     if "id" not in obj:
         raise JsonRpcParseError("missing id")
@@ -230,7 +226,7 @@ def parse_message(text: str, *, max_size: int = MAX_MESSAGE_BYTES) -> JsonRpcMes
     if len(text) > max_size:
         raise JsonRpcParseError(f"oversized: {len(text)} > {max_size} characters")
     try:
-        obj = jsonsafe.loads(text, parse_constant=_reject_constant)
+        obj = jsonsafe.loads_strict(text)
     except RecursionError as exc:
         raise JsonRpcParseError("not JSON: nested too deeply") from exc
     except ValueError as exc:  # JSONDecodeError, or an integer beyond int_max_str_digits

@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-__all__ = ["MAX_JSON_DEPTH", "JsonTooDeepError", "json_depth", "loads"]
+__all__ = ["MAX_JSON_DEPTH", "JsonTooDeepError", "json_depth", "loads", "loads_strict"]
 
 #: Deeper than any WalletConnect message or EIP-712 document needs.
 MAX_JSON_DEPTH = 64
@@ -43,3 +43,21 @@ def loads(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH, **kwargs: Any) 
     if text.count("[") + text.count("{") > max_depth and json_depth(text) > max_depth:
         raise JsonTooDeepError(f"JSON nested deeper than {max_depth}")
     return json.loads(text, **kwargs)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+# One decoder for every strict parse: json.loads with keyword arguments builds a new decoder (and
+# its scanner) per call, which showed up on the path of every relay frame and message.
+_STRICT = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def loads_strict(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """:func:`loads` that also refuses ``NaN`` / ``Infinity`` / ``-Infinity`` (ValueError)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    if text.count("[") + text.count("{") > max_depth and json_depth(text) > max_depth:
+        raise JsonTooDeepError(f"JSON nested deeper than {max_depth}")
+    return _STRICT.decode(text)

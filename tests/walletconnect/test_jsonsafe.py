@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from walletconnect.jsonsafe import JsonTooDeepError, json_depth, loads
+from walletconnect.jsonsafe import JsonTooDeepError, json_depth, loads, loads_strict
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(),
@@ -33,3 +33,21 @@ def test_brackets_inside_strings_do_not_count() -> None:
 def test_parses_exactly_like_json_loads(value: object) -> None:
     text = json.dumps(value)
     assert loads(text) == json.loads(text)
+
+
+@given(JSON)
+def test_loads_strict_reads_what_json_reads(value: object) -> None:
+    text = json.dumps(value)
+    assert loads_strict(text) == json.loads(text)
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_loads_strict_refuses_the_non_json_constants(constant: str) -> None:
+    with pytest.raises(ValueError, match="not allowed"):
+        loads_strict(f'{{"a":{constant}}}')
+    assert loads(f'{{"a":{constant}}}')["a"] != 0  # the lenient one still takes them
+
+
+def test_loads_strict_refuses_deep_nesting() -> None:
+    with pytest.raises(JsonTooDeepError):
+        loads_strict("[" * 100 + "]" * 100)

@@ -282,10 +282,6 @@ def parse_relay_id(value: object) -> int:
     return number
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _utf8_size(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
@@ -300,7 +296,7 @@ def parse_frame(text: str, *, max_bytes: int = DEFAULT_LIMITS.max_frame_bytes) -
     if len(text) > max_bytes or _utf8_size(text) > max_bytes:
         raise _payload("PayloadSizeExceeded", "frame too large")
     try:
-        obj = jsonsafe.loads(text, parse_constant=_reject_constant)
+        obj = jsonsafe.loads_strict(text)
     except (ValueError, RecursionError) as exc:
         raise _payload("Serialization", "not JSON") from exc
     if not isinstance(obj, dict):

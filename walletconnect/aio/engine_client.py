@@ -320,16 +320,16 @@ class EngineClient:
             self._publishes.release()
             self._commands.task_done()
             return
-        self.spawn(self._acked(ack))
+        ack.add_done_callback(self._acked)  # a callback, not a task per publish
 
-    async def _acked(self, ack: asyncio.Future[Any]) -> None:
-        try:
-            await ack
-        except WalletConnectError as exc:
+    def _acked(self, ack: asyncio.Future[Any]) -> None:
+        self._publishes.release()
+        self._commands.task_done()
+        if ack.cancelled():
+            return
+        exc = ack.exception()
+        if exc is not None:
             log.warning("wc.relay_command_failed", command="Publish", error=str(exc))
-        finally:
-            self._publishes.release()
-            self._commands.task_done()
 
     async def _execute(
         self, cmd: Subscribe | Unsubscribe | ProposeSession | ApproveSession

@@ -36,13 +36,17 @@ def json_depth(text: str) -> int:
     return deepest
 
 
-def loads(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH, **kwargs: Any) -> Any:
-    """``json.loads`` after a nesting check; raises ValueError (JsonTooDeepError) for deep input."""
+def _checked(text: str | bytes, max_depth: int) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8")
     if text.count("[") + text.count("{") > max_depth and json_depth(text) > max_depth:
         raise JsonTooDeepError(f"JSON nested deeper than {max_depth}")
-    return json.loads(text, **kwargs)
+    return text
+
+
+def loads(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH, **kwargs: Any) -> Any:
+    """``json.loads`` after a nesting check; raises ValueError (JsonTooDeepError) for deep input."""
+    return json.loads(_checked(text, max_depth), **kwargs)
 
 
 def _reject_constant(name: str) -> Any:
@@ -56,8 +60,4 @@ _STRICT = json.JSONDecoder(parse_constant=_reject_constant)
 
 def loads_strict(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """:func:`loads` that also refuses ``NaN`` / ``Infinity`` / ``-Infinity`` (ValueError)."""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8")
-    if text.count("[") + text.count("{") > max_depth and json_depth(text) > max_depth:
-        raise JsonTooDeepError(f"JSON nested deeper than {max_depth}")
-    return _STRICT.decode(text)
+    return _STRICT.decode(_checked(text, max_depth))

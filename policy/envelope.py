@@ -311,6 +311,12 @@ class CapabilityEnvelope(BaseModel):
     def _ser_rules(self, rules: dict[str, DestinationRule]) -> dict[str, Any]:
         return {k: rules[k].model_dump(mode="json", exclude_none=True) for k in sorted(rules)}
 
+    @property
+    def limits_usage(self) -> bool:
+        """Whether decisions depend on what the envelope has used (``budgetUsd`` or ``maxCalls``);
+        when not, a caller need not read usage before deciding."""
+        return self.budget_usd is not None or self.max_calls is not None
+
     # -- time -------------------------------------------------------------------------------------
 
     @property

@@ -327,8 +327,8 @@ class RequestPipeline:
     ) -> Claim | Outcome:
         envelope = session.envelope
         envelope_id = envelope.envelope_id
-        if envelope.budget_usd is None and envelope.max_calls is None:
-            usage = EnvelopeUsage()  # the policy consults usage only for these two limits
+        if not envelope.limits_usage:
+            usage = EnvelopeUsage()
         else:
             live = await self.store.usage(envelope_id, now)
             usage = EnvelopeUsage(spent_usd=live.spent_usd, calls=live.calls)

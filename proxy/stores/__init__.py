@@ -13,7 +13,20 @@ from policy.interfaces import ReplayStore
 from policy.memory import MemoryReplayStore
 from proxy.stores.watch import watch_events
 
-__all__ = ["open_replay_store", "watch_events"]
+__all__ = ["open_replay_store", "sqlite_path", "watch_events"]
+
+
+def sqlite_path(url: str) -> str:
+    """The file an ``sqlite:PATH`` or ``sqlite:///PATH`` store URL names.
+
+    Raises:
+        StoreUnavailableError: the URL has no path.
+    """
+    rest = url.partition(":")[2]
+    path = rest[2:] if rest.startswith("///") else rest
+    if not path:
+        raise StoreUnavailableError("sqlite store URL needs a path: sqlite:PATH")
+    return path
 
 
 async def open_replay_store(url: str) -> ReplayStore:
@@ -28,17 +41,13 @@ async def open_replay_store(url: str) -> ReplayStore:
     Raises:
         StoreUnavailableError: unknown scheme, or the backend cannot be reached / opened.
     """
-    scheme, _sep, rest = url.partition(":")
-    scheme = scheme.lower()
+    scheme = url.partition(":")[0].lower()
     if scheme == "memory":
         return MemoryReplayStore()
     if scheme == "sqlite":
         from proxy.stores.replay_sqlite import SqliteReplayStore
 
-        path = rest[2:] if rest.startswith("///") else rest
-        if not path:
-            raise StoreUnavailableError("sqlite store URL needs a path: sqlite:PATH")
-        return await SqliteReplayStore.open(path)
+        return await SqliteReplayStore.open(sqlite_path(url))
     if scheme in {"redis", "rediss", "unix"}:
         from proxy.stores.replay_redis import DEFAULT_PREFIX, RedisReplayStore
 

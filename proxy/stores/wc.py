@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from policy.interfaces import ReplayStore
+from proxy.stores import sqlite_path
 from walletconnect.memory_store import MemoryStore
 from walletconnect.storage import WalletConnectStore
 
@@ -15,7 +17,7 @@ async def open_wc_store(
     *,
     key_prefix: str = "wcproxy:",
     namespace: str = "default",
-    replay_store: object | None = None,
+    replay_store: ReplayStore | None = None,
 ) -> WalletConnectStore:
     """``sqlite:PATH`` (the same file as the replay store, its own table), ``redis://…`` or ``memory:``.
 
@@ -28,8 +30,7 @@ async def open_wc_store(
         from proxy.stores.replay_sqlite import SqliteReplayStore
         from proxy.stores.wc_sqlite import SqliteWalletConnectStore
 
-        rest = url.removeprefix("sqlite:")
-        path = rest[2:] if rest.startswith("///") else rest
+        path = sqlite_path(url)
         shared = (
             replay_store.batcher
             if isinstance(replay_store, SqliteReplayStore) and _same_path(replay_store.path, path)

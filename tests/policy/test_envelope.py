@@ -261,3 +261,13 @@ def test_destination_rule_arg_values_normalized() -> None:
         {"args": {"to": ["0xABCDEFabcdefABCDEFabcdefABCDEFabcdefABCD"], "n": [5]}}
     )
     assert rule.args == {"to": {"0x" + "abcdef" * 6 + "abcd"}, "n": {"5"}}
+
+
+@pytest.mark.parametrize(
+    ("extra", "limits"),
+    [({}, False), ({"budgetUsd": 50}, True), ({"maxCalls": 3}, True), ({"maxCalls": 0}, True)],
+)
+def test_limits_usage_says_when_decisions_depend_on_usage(
+    extra: dict[str, Any], limits: bool
+) -> None:
+    assert load_envelope({**SEED, **extra}).limits_usage is limits

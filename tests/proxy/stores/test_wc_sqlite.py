@@ -94,3 +94,25 @@ async def test_a_store_on_another_file_gets_its_own_connection(tmp_path: Path) -
     assert wc._batcher is not replay.batcher
     await wc.close()
     await replay.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("sqlite:a/b.db", "a/b.db"),
+        ("sqlite:///srv/b.db", "/srv/b.db"),
+        ("sqlite:/srv/b.db", "/srv/b.db"),
+    ],
+)
+def test_both_stores_read_a_sqlite_url_the_same_way(url: str, path: str) -> None:
+    from proxy.stores import sqlite_path
+
+    assert sqlite_path(url) == path
+
+
+def test_a_sqlite_url_without_a_path_is_refused() -> None:
+    from policy.errors import StoreUnavailableError
+    from proxy.stores import sqlite_path
+
+    with pytest.raises(StoreUnavailableError, match="needs a path"):
+        sqlite_path("sqlite:")

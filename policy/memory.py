@@ -8,6 +8,7 @@ Revocations, the freeze, session bindings and the event log live beside the repl
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -61,6 +62,17 @@ class _Charge:
     envelope_id: str
     micro_usd: int
     expires_at: float
+    counted: bool = True  # still in its envelope's running total
+
+
+@dataclass(slots=True)
+class _Ledger:
+    """An envelope's live charges as a running total, expired ones leaving it in expiry order."""
+
+    micro: int = 0
+    calls: int = 0
+    expiries: list[tuple[float, str]] = field(default_factory=list)  # heap of (expires_at, claim)
+    swept_to: float = float("-inf")  # the latest ``now`` the total was brought up to
 
 
 @dataclass(slots=True)
@@ -72,6 +84,7 @@ class MemoryReplayStore:
     _claims: dict[str, _ClaimRow] = field(default_factory=dict)
     _charges: dict[str, _Charge] = field(default_factory=dict)  # claim id -> charge
     _by_envelope: dict[str, set[str]] = field(default_factory=dict)  # envelope -> claim ids
+    _ledgers: dict[str, _Ledger] = field(default_factory=dict)  # envelope -> running total
     _revocations: dict[str, tuple[Revocation, float]] = field(default_factory=dict)  # -> keep until
     _freeze: Freeze | None = None
     _bindings: dict[str, SessionBinding] = field(default_factory=dict)
@@ -120,10 +133,13 @@ class MemoryReplayStore:
         for key in keys:
             self._keys[key.storage_key] = (claim_id, now + key.ttl_s)
         if budget is not None:
-            self._charges[claim_id] = _Charge(
-                budget.envelope_id, budget.micro_usd, now + budget.period_s
-            )
+            charge = _Charge(budget.envelope_id, budget.micro_usd, now + budget.period_s)
+            self._charges[claim_id] = charge
             self._by_envelope.setdefault(budget.envelope_id, set()).add(claim_id)
+            ledger = self._ledgers.setdefault(budget.envelope_id, _Ledger())
+            ledger.micro += charge.micro_usd
+            ledger.calls += 1
+            heapq.heappush(ledger.expiries, (charge.expires_at, claim_id))
         return Claim(claim_id, owner, tuple(keys), now, budget)
 
     async def complete(self, claim: Claim, result: str, now: float) -> bool:
@@ -301,16 +317,37 @@ class MemoryReplayStore:
 
     def _drop_charge(self, claim_id: str) -> None:
         charge = self._charges.pop(claim_id, None)
-        if charge is not None:
-            ids = self._by_envelope[charge.envelope_id]
-            ids.discard(claim_id)
-            if not ids:
-                del self._by_envelope[charge.envelope_id]
+        if charge is None:
+            return
+        ids = self._by_envelope[charge.envelope_id]
+        ids.discard(claim_id)
+        ledger = self._ledgers[charge.envelope_id]
+        if charge.counted:
+            charge.counted = False
+            ledger.micro -= charge.micro_usd
+            ledger.calls -= 1
+        if not ids:
+            del self._by_envelope[charge.envelope_id]
+            del self._ledgers[charge.envelope_id]
 
     def _spent_micro(self, envelope_id: str, now: float) -> tuple[int, int]:
-        charges = (self._charges[c] for c in self._by_envelope.get(envelope_id, ()))
-        live = [c.micro_usd for c in charges if c.expires_at > now]
-        return sum(live), len(live)
+        """Live charges (micro-USD, count): amortised O(log n) per charge as time moves forward."""
+        ledger = self._ledgers.get(envelope_id)
+        if ledger is None:
+            return 0, 0
+        if now < ledger.swept_to:  # asked about an earlier moment: count from scratch
+            charges = (self._charges[c] for c in self._by_envelope.get(envelope_id, ()))
+            live = [c.micro_usd for c in charges if c.expires_at > now]
+            return sum(live), len(live)
+        ledger.swept_to = now
+        while ledger.expiries and ledger.expiries[0][0] <= now:
+            _expires, claim_id = heapq.heappop(ledger.expiries)
+            charge = self._charges.get(claim_id)
+            if charge is not None and charge.counted:
+                charge.counted = False
+                ledger.micro -= charge.micro_usd
+                ledger.calls -= 1
+        return ledger.micro, ledger.calls
 
 
 def _revocation_order(revocation: Revocation) -> tuple[float, str]:

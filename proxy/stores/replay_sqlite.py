@@ -1,30 +1,32 @@
-"""ReplayStore on an embedded SQLite file (I/O: one file, one dedicated worker thread per store).
+"""ReplayStore on an embedded SQLite file (I/O: one file; statements on the loop, fsync on a thread).
 
 Uniqueness is a table constraint (``PRIMARY KEY (layer, key)``); a claim is one ``BEGIN IMMEDIATE``
 transaction (write lock first, then check every key and the budget, then insert), so two
 connections — in one process or in two processes on the same file — never both win a key.
 
-Durability: WAL journal with ``synchronous=FULL``: the WAL is fsynced at every commit, so a claim
-is on disk before ``claim()`` returns and the signer runs. ``complete()`` (storing the answer of a
-signed claim) commits with ``NORMAL`` when its batch holds no other write: its frame reaches the disk with the next fsynced
-commit; a power cut before that leaves the claim in flight, so a retry is ignored, never re-signed. ``NORMAL`` would survive a process kill
-but not a power cut, which could lose a claim whose signature already left the proxy.
+Durability: a claim is on disk before ``claim()`` returns and the signer runs. The connection
+commits with ``synchronous=NORMAL`` and the batcher's helper thread fsyncs the WAL file before any
+caller of the batch is answered, which is ``synchronous=FULL``'s guarantee with one fsync for many
+commits. ``complete()`` (storing the answer of a signed claim) is a lazy write, answered at its
+``COMMIT``: its frame reaches the disk with the next fsync; a power cut before that leaves the
+claim in flight, so a retry is ignored, never re-signed. Not syncing claims at all would survive a
+process kill but not a power cut, which could lose a claim whose signature already left the proxy.
 
-All sqlite3 calls run on the store's own single worker thread (sqlite3 directly, not aiosqlite),
-so the event loop never blocks; sqlite3 errors become :class:`policy.errors.StoreUnavailableError`.
-Calls are group-committed (:mod:`proxy.stores.sqlite_batch`): concurrent calls queue without a
-thread hop each, and the worker runs everything queued (up to ``max_batch``) in arrival order in
+All sqlite3 calls go through :mod:`proxy.stores.sqlite_batch` (sqlite3 directly, not aiosqlite):
+statements run on the event loop thread (microseconds each on a hot file; the write lock is
+waited for without blocking the loop), the fsync and WAL checkpoints on a helper thread; sqlite3
+errors become :class:`policy.errors.StoreUnavailableError`. Calls are group-committed: everything
+submitted before the loop gets round to the batcher runs (up to ``max_batch``) in arrival order in
 ONE ``BEGIN IMMEDIATE`` transaction (a write that fails is rolled back alone and fails only its
-caller: the batch then runs again with a ``SAVEPOINT`` per write), then ONE ``COMMIT`` (one WAL
-fsync for the batch);
-no caller hears of its claim before that commit returned, and if it fails every caller of the
-batch gets :class:`~policy.errors.StoreUnavailableError`. Calls of one batch see each other in
-arrival order exactly as if each were its own transaction: a second claim of a key is a
-``Duplicate`` / ``Replay``, a claim queued after a ``revoke`` / ``freeze`` is refused, ``complete``
-finds a claim made earlier in the batch. Reads (``usage``, ``lookup``, the event poll...) ride in
-the batch too; those at its head run before ``BEGIN``, outside the write lock.
-A cancelled ``claim`` may still commit in the thread: its keys then stay held until their TTL,
-which errs on the side of never signing twice.
+caller: the batch then runs again with a ``SAVEPOINT`` per write), then ONE ``COMMIT``; no caller
+hears of its claim before that commit is fsynced, and if the commit or the fsync fails every caller
+of the batch gets :class:`~policy.errors.StoreUnavailableError` (after a failed fsync, every later
+call too: fail closed). Calls of one batch see each other in arrival order exactly as if each were
+its own transaction: a second claim of a key is a ``Duplicate`` / ``Replay``, a claim queued after
+a ``revoke`` / ``freeze`` is refused, ``complete`` finds a claim made earlier in the batch. Reads
+(``usage``, ``lookup``, the event poll...) ride in the batch too; those at its head run before
+``BEGIN``, outside the write lock. A cancelled ``claim`` may still commit: its keys then stay held
+until their TTL, which errs on the side of never signing twice.
 
 Revocations (``replay_revocations``), the freeze (``replay_freeze``, one row) and session bindings
 (``replay_bindings``) are tables in the same file: a claim with ``session=`` reads the freeze and
@@ -33,13 +35,13 @@ write lock, so a claim that starts after ``revoke()`` returned — on any connec
 refused. Every revoke / freeze / unfreeze also appends a row to ``replay_events`` (AUTOINCREMENT
 ``seq``, the last ``MAX_EVENTS`` kept) in its transaction; :meth:`SqliteReplayStore.watch` polls
 that table (every 200 ms by default) so another process on the same file learns of a revocation
-without waiting for a claim. The poll runs on the store's worker thread between other calls (a
-cheap indexed read); a claim waiting for the write lock delays it, never the other way round.
+without waiting for a claim (a cheap indexed read between other calls).
 Budget usage is read from per-envelope totals kept in the claim's transaction (one-second and
 64-second buckets by charge expiry, see ``_spent_sync``), so it costs the buckets of one period, not
-a scan of every live charge (which grew by one row per allowed request). Writers probe the lock
-every 0.2 ms (see :func:`proxy.stores.sqlite_batch.begin_immediate`) rather than SQLite's backoff of up to 100 ms,
-so a revoke queued behind another process's stream of claims waits about one transaction.
+a scan of every live charge (which grew by one row per allowed request). A batch waiting for
+another process's write lock probes it from 0.2 ms backing off to 5 ms rather than SQLite's
+backoff of up to 100 ms, so a revoke queued behind another process's stream of claims waits about
+one transaction.
 """
 
 from __future__ import annotations
@@ -174,6 +176,9 @@ CREATE TABLE IF NOT EXISTS replay_events (
 );
 """
 
+#: Most expired rows of one table deleted in one purge transaction.
+PURGE_CHUNK = 2000
+
 _HELD = """
 SELECT c.topic, c.request_id, c.payload_hash, c.session, c.at, c.state, c.result
 FROM replay_keys AS k LEFT JOIN replay_claims AS c ON c.claim_id = k.claim_id
@@ -216,7 +221,7 @@ class SqliteReplayStore:
 
     @property
     def _conn(self) -> sqlite3.Connection:
-        """The connection: only for code running on the worker thread."""
+        """The connection: only for operations run by the batcher."""
         return self._batcher.conn
 
     @property
@@ -245,7 +250,7 @@ class SqliteReplayStore:
             raise StoreUnavailableError(f"replay store (sqlite) failed: {exc}") from exc
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
-        """Run ``fn(*args)`` on the worker thread alone, outside any transaction."""
+        """Run ``fn(*args)`` alone between batches, outside any transaction."""
         return await self._submit(OpKind.SOLO, fn, *args)
 
     async def claim(
@@ -289,8 +294,14 @@ class SqliteReplayStore:
         return BudgetUsage(micro_to_usd(spent), calls)
 
     async def purge(self, now: float) -> int:
-        """Delete expired keys, claims and charges."""
-        return await self._submit(OpKind.WRITE, self._purge_tx, now)
+        """Delete expired keys, claims and charges, in transactions of at most
+        :data:`PURGE_CHUNK` rows per table (each one holds the loop and the write lock briefly)."""
+        removed = 0
+        while True:
+            count, more = await self._submit(OpKind.WRITE, self._purge_tx, now, PURGE_CHUNK)
+            removed += count
+            if not more:
+                return removed
 
     async def size(self) -> int:
         """Rows stored in the three tables."""
@@ -391,7 +402,7 @@ class SqliteReplayStore:
         """Yield events as other connections / processes log them (polls ``events_since``)."""
         return poll_events(self, cursor=cursor, interval_s=interval_s)
 
-    # --- worker-thread side (``*_tx``: run inside the batch's transaction) -----------------------------
+    # --- batcher side (``*_tx``: run inside the batch's transaction) ------------------------------------
 
     def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         return self._conn.execute(sql, params).fetchall()
@@ -587,9 +598,9 @@ class SqliteReplayStore:
         return None
 
     def _complete_tx(self, claim_id: str, result: str, now: float) -> bool:
-        # A LAZY_WRITE: not fsynced on its own (a batch of only these commits with NORMAL): losing
-        # a stored result in a power cut only means a retry is ignored (the claim stays in flight),
-        # never that anything is signed twice; the next FULL commit syncs the WAL, this frame too.
+        # A LAZY_WRITE: not fsynced on its own (a batch of only these is answered at its COMMIT):
+        # losing a stored result in a power cut only means a retry is ignored (the claim stays in
+        # flight), never that anything is signed twice; the next fsync covers this frame too.
         cur = self._conn.execute(
             "UPDATE replay_claims SET state = 'done', result = ?"
             " WHERE claim_id = ? AND state = 'in_flight' AND expires_at > ?",
@@ -654,12 +665,23 @@ class SqliteReplayStore:
         ).fetchone()
         return int(spent), int(calls)
 
-    def _purge_tx(self, now: float) -> int:
+    def _purge_tx(self, now: float, limit: int) -> tuple[int, bool]:
+        """Delete up to ``limit`` expired rows per table; returns (rows removed, whether more are left)."""
         conn = self._conn
         removed = 0
-        for table in ("replay_keys", "replay_claims", "replay_budget"):
-            cur = conn.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (now,))  # noqa: S608
+        more = False
+        for table, key in (
+            ("replay_keys", "(layer, key)"),
+            ("replay_claims", "claim_id"),
+            ("replay_budget", "claim_id"),
+        ):
+            cur = conn.execute(
+                f"DELETE FROM {table} WHERE {key} IN"  # noqa: S608
+                f" (SELECT {key.strip('()')} FROM {table} WHERE expires_at <= ? LIMIT ?)",
+                (now, limit),
+            )
             removed += cur.rowcount
+            more = more or cur.rowcount >= limit
         # buckets wholly expired (no charge in them is live at ``now`` or later)
         conn.execute("DELETE FROM replay_budget_fine WHERE bucket + 1 <= ?", (now,))
         conn.execute(
@@ -671,7 +693,7 @@ class SqliteReplayStore:
         ):
             cur = conn.execute(f"DELETE FROM {table} WHERE {column} <= ?", (now,))  # noqa: S608
             removed += cur.rowcount
-        return removed
+        return removed, more
 
     def _size_sync(self) -> int:
         (total,) = self._conn.execute(

@@ -1,31 +1,41 @@
-"""Group commit for one SQLite connection: queued operations run in batches, one transaction each (I/O: one thread).
+"""Group commit for one SQLite connection: SQL on the event loop, fsync on a helper thread.
 
-Callers :meth:`SqliteBatcher.submit` an operation (a function run on the batcher's own thread,
-which alone uses the connection) and await the returned future: enqueueing is a put on a
-``queue.SimpleQueue``, no thread hop per call. The worker thread takes everything queued (at most
-``max_batch`` operations), runs them in arrival order and resolves all their futures with one
-``call_soon_threadsafe`` per event loop. While a batch runs, new operations queue for the next one.
-
-A batch is run like this:
+Callers :meth:`SqliteBatcher.submit` an operation (a function of the connection) and await the
+returned future. Everything submitted before the loop gets round to the batcher's flush callback
+forms one batch (at most ``max_batch`` operations), run in arrival order on the loop thread:
 
 * leading :attr:`OpKind.READ` operations run first, outside any transaction (a WAL reader never
-  waits for another process's write lock);
-* the rest run in ONE ``BEGIN IMMEDIATE`` transaction (the write lock is probed every ~0.2 ms, see
-  :func:`begin_immediate`), later operations seeing the earlier ones. A write that raises is
-  rolled back alone and fails only its own future: the transaction runs without savepoints first
-  (a savepoint costs about a third of a claim's CPU); if a write raises, it is rolled back and the
-  whole transaction runs again with each write inside its own ``SAVEPOINT`` (rolled back to on
-  failure). Operations are pure functions of the database and their arguments (claim ids, ``now``
-  are fixed before submitting), so running them again is the same as running them once;
-* then ONE ``COMMIT``: with ``synchronous=FULL`` (one WAL fsync for the whole batch) unless every
-  write of the batch is :attr:`OpKind.LAZY_WRITE`, which commits with ``NORMAL``.
+  waits for another process's write lock), and are answered at once;
+* the rest run in ONE ``BEGIN IMMEDIATE`` transaction, later operations seeing the earlier ones. The
+  write lock is taken without blocking the loop: while another process holds it, the batch is
+  retried every fraction of a millisecond (backing off to 5 ms) until ``busy_timeout_s``. A write
+  that raises is rolled back alone and fails only its own future: the transaction runs without
+  savepoints first (a savepoint costs about a third of a claim's CPU); if a write raises, it is
+  rolled back and the whole transaction runs again with each write inside its own ``SAVEPOINT``.
+  Operations are pure functions of the database and their arguments (claim ids, ``now`` are fixed
+  before submitting), so running them again is the same as running them once;
+* then ONE ``COMMIT`` with ``synchronous=NORMAL``: the WAL frames are written, not yet synced.
 
-No future of the transaction is resolved before its ``COMMIT`` returned. If ``BEGIN`` or ``COMMIT``
-fails (or the transaction is lost some other way, e.g. an I/O error makes SQLite roll it back),
-every operation of the transaction fails with that error, so nobody is told of a write that was
-not committed. :attr:`OpKind.SOLO` operations run alone between batches, outside any transaction.
+Durability: a batch holding any :attr:`OpKind.WRITE` (or a :attr:`OpKind.SOLO` operation) is
+answered only once the helper thread has ``fsync``-ed the WAL file after its ``COMMIT``, which is
+what ``synchronous=FULL`` guarantees, and one fsync covers every batch committed before it started
+(group commit across batches, while the loop goes on with the next one). A batch whose writes are
+all :attr:`OpKind.LAZY_WRITE` is answered at its ``COMMIT`` (the next fsync covers it). If
+``BEGIN``, ``COMMIT`` or the fsync fails, every operation of the batch fails with that error, so
+nobody is told of a write that is not durable; after a failed fsync the batcher refuses all further
+work (the kernel may have dropped the unsynced pages: fail closed, restart to recover).
 
-A caller cancelled while waiting is simply not resolved; an operation already taken into a batch
+Why the loop and not a worker thread: sqlite3 releases the GIL around every statement, so a worker
+thread running a dozen statements per claim fought the loop thread for the GIL a dozen times per
+claim (most of the store's CPU went to those hand-offs). The statements take microseconds on a hot
+database; only the fsync and checkpoints block, and they run on helper threads.
+
+Checkpoints: the loop's connection never checkpoints (``wal_autocheckpoint=0``, so no commit ever
+blocks on one); the helper thread runs a ``PASSIVE`` checkpoint on its own connection once the WAL
+outgrows :data:`CHECKPOINT_BYTES`, and a ``RESTART`` one (which makes the next writer rewind the
+WAL) beyond :data:`RESTART_BYTES`.
+
+A caller cancelled while waiting is simply not answered; an operation already taken into a batch
 still runs (a cancelled claim may commit — its keys then stay held, which is the safe side), one
 cancelled before its batch started is skipped.
 """
@@ -35,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import os
 import queue
 import sqlite3
 import threading
@@ -45,7 +56,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-__all__ = ["DEFAULT_MAX_BATCH", "OpKind", "SqliteBatcher", "begin_immediate"]
+__all__ = ["CHECKPOINT_BYTES", "DEFAULT_MAX_BATCH", "RESTART_BYTES", "OpKind", "SqliteBatcher"]
 
 log = structlog.get_logger(__name__)
 
@@ -53,62 +64,49 @@ T = TypeVar("T")
 
 #: Most operations run in one transaction (bounds how long one batch holds the write lock).
 DEFAULT_MAX_BATCH = 256
+#: WAL size from which the helper thread checkpoints (PASSIVE: never waits for anybody).
+CHECKPOINT_BYTES = 4 * 1024 * 1024
+#: WAL size from which it checkpoints with RESTART (waits for the write lock, then rewinds the WAL).
+RESTART_BYTES = 64 * 1024 * 1024
+#: Busy timeout of statements on the loop's connection other than ``BEGIN IMMEDIATE`` (a WAL reader
+#: is only ever held up briefly, e.g. while another process recovers the WAL index).
+_LOOP_BUSY_MS = 100
 
-_LOCK_PROBE_S = 0.0002
+#: ``fdatasync`` where there is one (what SQLite uses for the WAL on Linux), else ``fsync``.
+_sync_file: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
+
+_FIRST_PROBE_S = 0.0002
+_MAX_PROBE_S = 0.005
 
 
 class OpKind(enum.Enum):
     """How an operation takes part in a batch."""
 
     READ = "read"  # writes nothing: no savepoint; outside the transaction when it leads the batch
-    WRITE = "write"  # own SAVEPOINT; its batch commits with synchronous=FULL
-    LAZY_WRITE = "lazy_write"  # own SAVEPOINT; a batch whose writes are all lazy commits NORMAL
-    SOLO = "solo"  # alone, between batches, outside any transaction (setup, maintenance, close)
+    WRITE = "write"  # own SAVEPOINT; its batch is answered once the WAL is fsynced
+    LAZY_WRITE = "lazy_write"  # own SAVEPOINT; a batch of only these is answered at COMMIT
+    SOLO = "solo"  # alone, between batches, outside any transaction (setup, maintenance); fsynced
 
 
 @dataclass(slots=True)
 class _Op:
     kind: OpKind
     fn: Callable[[], Any]
-    loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
     ok: bool = False
     value: Any = field(default=None)
 
 
 class _Stop:
-    """Queue sentinel: close the connection and end the thread."""
-
-
-def begin_immediate(conn: sqlite3.Connection, timeout_s: float, busy_ms: int) -> None:
-    """``BEGIN IMMEDIATE``, probing the write lock every ~0.2 ms until ``timeout_s``.
-
-    SQLite's own busy handler backs off to 100 ms sleeps, so a writer waiting behind a busy peer
-    (say a revoke behind another process's stream of claims) could wait hundreds of ms while the
-    peer keeps winning the lock; short probes keep that wait near one transaction. Other
-    statements keep the connection's busy timeout (``busy_ms``).
-    """
-    deadline = time.monotonic() + timeout_s
-    conn.execute("PRAGMA busy_timeout = 0")
-    try:
-        while True:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() >= deadline:
-                    raise
-            time.sleep(_LOCK_PROBE_S)
-    finally:
-        conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
+    """Sync-queue sentinel: end the helper thread."""
 
 
 class SqliteBatcher:
-    """One connection on one worker thread; operations submitted to it are group-committed.
+    """One connection used from the event loop; operations submitted to it are group-committed.
 
-    ``connect`` opens the connection (on the worker thread, in :meth:`start`). ``commits``,
-    ``batches`` and ``reruns`` count committed write transactions, batches run and transactions
-    run again with savepoints after a failing write (tests, metrics).
+    ``connect`` opens the connection (on the loop, in :meth:`start`). ``commits``, ``batches``, ``reruns`` and ``fsyncs``
+    count committed write transactions, batches run, transactions run again with savepoints after
+    a failing write, and WAL fsyncs (tests, metrics).
     """
 
     def __init__(
@@ -123,36 +121,63 @@ class SqliteBatcher:
             raise ValueError("max_batch must be at least 1")
         self._connect = connect
         self._busy_timeout_s = busy_timeout_s
-        self._busy_ms = max(1, int(busy_timeout_s * 1000))
         self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Op | _Stop] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self._name = name
         self._conn: sqlite3.Connection | None = None
-        self._held: _Op | _Stop | None = None  # ended the previous drain; first of the next
-        self._started: asyncio.Future[None] | None = None
-        self._stopped: asyncio.Future[None] | None = None
-        self._start_loop: asyncio.AbstractEventLoop | None = None
-        self._stop_loop: asyncio.AbstractEventLoop | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: list[_Op] = []
+        self._scheduled = False  # a flush is due on the loop
+        self._running = False  # a batch is under way (waiting for the write lock)
+        self._held = 0  # hold() depth: flushes wait
+        self._syncs: queue.SimpleQueue[list[_Op] | _Stop] = queue.SimpleQueue()
+        self._sync_thread: threading.Thread | None = None
+        self._unsynced = 0  # batches handed to the helper thread, not yet answered
+        self._drained: asyncio.Event | None = None
+        self._idle: asyncio.Future[None] | None = None  # stop() waits for the last batch
+        self._wal_path: str | None = None
+        self._broken: BaseException | None = None
         self._stopping = False
+        self._stopped: asyncio.Future[None] | None = None
         self._users = 1
         self.commits = 0
         self.batches = 0
         self.reruns = 0
+        self.fsyncs = 0
 
     @property
     def conn(self) -> sqlite3.Connection:
-        """The connection (use it only from operations, i.e. on the worker thread)."""
+        """The connection (use it only from operations, i.e. on the loop inside a batch)."""
         if self._conn is None:
             raise sqlite3.ProgrammingError("connection is not open")
         return self._conn
 
+    @property
+    def pending(self) -> int:
+        """Operations submitted and not yet taken into a batch."""
+        return len(self._pending)
+
     async def start(self) -> None:
-        """Start the thread and open the connection; raises what ``connect`` raised."""
-        loop = asyncio.get_running_loop()
-        self._start_loop = loop
-        self._started = loop.create_future()
-        self._thread.start()
-        await self._started
+        """Open the connection and start the helper thread; raises what ``connect`` raised."""
+        self._loop = asyncio.get_running_loop()
+        self._drained = asyncio.Event()
+        self._drained.set()
+        conn = self._connect()  # on the loop thread, which alone uses it (start-up may block)
+        try:
+            conn.execute("PRAGMA synchronous=NORMAL")  # durability comes from our own WAL fsync
+            conn.execute("PRAGMA wal_autocheckpoint=0")  # the helper thread checkpoints
+            conn.execute(f"PRAGMA busy_timeout={_LOOP_BUSY_MS}")
+            path = str(conn.execute("PRAGMA database_list").fetchone()[2])
+            (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        if path and str(mode).lower() == "wal":
+            self._wal_path = path + "-wal"
+        self._sync_thread = threading.Thread(
+            target=self._sync_main, args=(path,), name=f"{self._name}-fsync", daemon=True
+        )
+        self._sync_thread.start()
 
     def share(self) -> SqliteBatcher:
         """Count one more user of this connection (each calls :meth:`release` once); returns self.
@@ -171,133 +196,173 @@ class SqliteBatcher:
             await self.stop()
 
     async def stop(self) -> None:
-        """Run what is queued, then close the connection and end the thread (idempotent)."""
+        """Run what is queued, wait for its fsync, then close the connection (idempotent)."""
         if self._stopped is not None:
             await asyncio.shield(self._stopped)
             return
         loop = asyncio.get_running_loop()
-        self._stop_loop = loop
         self._stopped = loop.create_future()
         self._stopping = True
-        self._queue.put(_Stop())
-        await self._stopped
-
-    def submit(self, kind: OpKind, fn: Callable[..., T], *args: object) -> asyncio.Future[T]:
-        """Queue ``fn(*args)`` for the next batch; the future resolves after its batch committed."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        if self._stopping:
-            future.set_exception(sqlite3.ProgrammingError("the connection is closed"))
-            return future
-        call = (lambda: fn(*args)) if args else fn
-        self._queue.put(_Op(kind, call, loop, future))
-        return future
-
-    # --- worker thread -------------------------------------------------------------------------------
-
-    def _main(self) -> None:
-        try:
-            self._conn = self._connect()
-        except BaseException as exc:  # noqa: BLE001 - reported to start()'s caller
-            self._report(self._start_loop, self._started, exc)
-            return
-        self._report(self._start_loop, self._started, None)
-        while True:
-            batch = self._drain()
-            if isinstance(batch, _Stop):
-                break
-            try:
-                self._run(batch)
-            except BaseException as exc:  # noqa: BLE001 - a bug here must not hang the callers
-                log.error("sqlite_batch_crashed", error=repr(exc))
-                for op in batch:
-                    op.ok, op.value = False, exc
-            self._resolve(batch)
-        closed = sqlite3.ProgrammingError("the connection is closed")
-        while True:  # submitted after stop() (callers check their own closed flag first)
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if isinstance(item, _Op):
-                item.ok, item.value = False, closed
-                self._resolve([item])
         error: BaseException | None = None
         try:
-            self._conn.close()
-        except sqlite3.Error as exc:
+            if self._pending or self._running or self._scheduled:
+                self._idle = loop.create_future()
+                self._schedule()
+                await self._idle
+            if self._drained is not None:
+                await self._drained.wait()
+            if self._sync_thread is not None:
+                self._syncs.put(_Stop())
+                await asyncio.to_thread(self._sync_thread.join)
+            if self._conn is not None:
+                self._conn.close()
+        except BaseException as exc:  # noqa: BLE001 - reported to every stop() caller
             error = exc
-        self._report(self._stop_loop, self._stopped, error)
+        if error is None:
+            self._stopped.set_result(None)
+        else:
+            self._stopped.set_exception(error)
+        await asyncio.shield(self._stopped)
 
-    def _drain(self) -> list[_Op] | _Stop:
-        """The next batch: one SOLO op alone, or up to ``max_batch`` others in arrival order."""
-        first = self._held if self._held is not None else self._queue.get()
-        self._held = None
-        if isinstance(first, _Stop) or first.kind is OpKind.SOLO:
-            return first if isinstance(first, _Stop) else [first]
-        batch = [first]
-        while len(batch) < self._max_batch:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if isinstance(item, _Stop) or item.kind is OpKind.SOLO:
-                self._held = item
-                break
-            batch.append(item)
-        return batch
+    def submit(self, kind: OpKind, fn: Callable[..., T], *args: object) -> asyncio.Future[T]:
+        """Queue ``fn(*args)`` for the next batch; the future resolves once its batch is durable
+        (at its ``COMMIT`` for reads and lazy writes)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        if self._stopping or self._conn is None:
+            future.set_exception(sqlite3.ProgrammingError("the connection is closed"))
+            return future
+        if loop is not self._loop:
+            future.set_exception(RuntimeError("SqliteBatcher used from another event loop"))
+            return future
+        if self._broken is not None:
+            future.set_exception(self._broken)
+            return future
+        call = (lambda: fn(*args)) if args else fn
+        self._pending.append(_Op(kind, call, future))
+        self._schedule()
+        return future
 
-    def _run(self, batch: list[_Op]) -> None:
-        # cancelled before their batch started: skip (either outcome was allowed for them)
-        ops = [op for op in batch if not op.future.cancelled()]
+    @contextlib.contextmanager
+    def hold(self) -> Any:
+        """Within this block no batch starts: what is submitted meanwhile runs as one batch after it
+        (up to ``max_batch``; tests use it to shape batches)."""
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+            self._schedule()
+
+    # --- on the loop -------------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        if not (self._pending or self._running or self._scheduled):
+            if self._idle is not None and not self._idle.done():
+                self._idle.set_result(None)
+            return
+        if self._scheduled or self._running or self._held or not self._pending:
+            return
+        assert self._loop is not None
+        self._scheduled = True
+        self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        if self._running or self._held or not self._pending:
+            return
+        batch = self._take()
+        if not batch:
+            self._schedule()
+            return
         self.batches += 1  # from here on, a cancelled caller's operation still runs
-        if len(ops) == 1 and ops[0].kind is OpKind.SOLO:
-            _call(ops[0])
-            if self.conn.in_transaction:  # it must not leave one open for the next batch
-                self.conn.execute("ROLLBACK")
-                ops[0].ok = False
-                ops[0].value = sqlite3.ProgrammingError("operation left a transaction open")
+        if batch[0].kind is OpKind.SOLO:
+            self._run_solo(batch[0])
+            self._schedule()
             return
         start = 0
-        while start < len(ops) and ops[start].kind is OpKind.READ:
-            _call(ops[start])
+        while start < len(batch) and batch[start].kind is OpKind.READ:
+            _call(batch[start])
             start += 1
-        if start < len(ops):
-            self._transaction(ops[start:])
+        _settle(batch[:start])
+        if start == len(batch):
+            self._schedule()
+            return
+        self._running = True
+        self._begin(batch[start:], time.monotonic() + self._busy_timeout_s, _FIRST_PROBE_S)
+
+    def _take(self) -> list[_Op]:
+        """The next batch: one SOLO op alone, or up to ``max_batch`` others in arrival order; ops
+        cancelled before their batch started are dropped (either outcome was allowed for them)."""
+        pending = self._pending
+        while pending and pending[0].future.cancelled():
+            pending.pop(0)
+        if not pending:
+            return []
+        if pending[0].kind is OpKind.SOLO:
+            return [pending.pop(0)]
+        end = 0
+        while end < len(pending) and end < self._max_batch and pending[end].kind is not OpKind.SOLO:
+            end += 1
+        batch = [op for op in pending[:end] if not op.future.cancelled()]
+        del pending[:end]
+        return batch
+
+    def _run_solo(self, op: _Op) -> None:
+        _call(op)
+        conn = self.conn
+        if conn.in_transaction:  # it must not leave one open for the batches after it
+            conn.execute("ROLLBACK")
+            op.ok, op.value = False, sqlite3.ProgrammingError("operation left a transaction open")
+        self._to_sync([op])
+
+    def _begin(self, ops: list[_Op], deadline: float, probe_s: float) -> None:
+        """``BEGIN IMMEDIATE`` without blocking the loop; on a busy lock, try again a bit later."""
+        conn = self.conn
+        try:
+            conn.execute("PRAGMA busy_timeout=0")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            finally:
+                conn.execute(f"PRAGMA busy_timeout={_LOOP_BUSY_MS}")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) and time.monotonic() < deadline:
+                assert self._loop is not None
+                self._loop.call_later(
+                    probe_s, self._begin, ops, deadline, min(probe_s * 2, _MAX_PROBE_S)
+                )
+                return
+            self._fail(ops, exc)
+            return
+        except BaseException as exc:  # noqa: BLE001 - every caller of the batch gets it
+            self._fail(ops, exc)
+            return
+        self._transaction(ops)
 
     def _transaction(self, ops: list[_Op]) -> None:
         conn = self.conn
-        lazy = all(op.kind is not OpKind.WRITE for op in ops)
         try:
-            if lazy:
-                conn.execute("PRAGMA synchronous=NORMAL")
-            try:
-                begin_immediate(conn, self._busy_timeout_s, self._busy_ms)
-                if not self._run_all(ops, savepoints=False):
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    if len(ops) == 1:  # a write alone: its failure is the batch's outcome
-                        return
-                    self.reruns += 1
-                    begin_immediate(conn, self._busy_timeout_s, self._busy_ms)
-                    self._run_all(ops, savepoints=True)
-                conn.execute("COMMIT")
-            except BaseException as exc:  # noqa: BLE001 - every caller of the batch gets it
+            if not self._run_all(ops, savepoints=False):
                 if conn.in_transaction:
-                    try:
-                        conn.execute("ROLLBACK")
-                    except sqlite3.Error as rollback_exc:
-                        log.warning("sqlite_batch_rollback_failed", error=str(rollback_exc))
-                for op in ops:
-                    op.ok, op.value = False, exc
-                return
-            self.commits += 1
-        finally:
-            if lazy:
+                    conn.execute("ROLLBACK")
+                if len(ops) == 1:  # a write alone: its failure is the batch's outcome
+                    self._done(ops, durable=False)
+                    return
+                self.reruns += 1
+                # the busy timeout applies: the lock was ours a moment ago
+                conn.execute("BEGIN IMMEDIATE")
+                self._run_all(ops, savepoints=True)
+            conn.execute("COMMIT")
+        except BaseException as exc:  # noqa: BLE001 - every caller of the batch gets it
+            if conn.in_transaction:
                 try:
-                    conn.execute("PRAGMA synchronous=FULL")
-                except sqlite3.Error as exc:
-                    log.warning("sqlite_batch_pragma_failed", error=str(exc))
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error as rollback_exc:
+                    log.warning("sqlite_batch_rollback_failed", error=str(rollback_exc))
+            self._fail(ops, exc)
+            return
+        self.commits += 1
+        self._done(ops, durable=any(op.kind is OpKind.WRITE for op in ops))
 
     def _run_all(self, ops: list[_Op], *, savepoints: bool) -> bool:
         """Run ``ops`` in the open transaction; without savepoints, stop at the first failing write
@@ -320,24 +385,121 @@ class SqliteBatcher:
                 raise sqlite3.OperationalError("the batch transaction was rolled back")
         return True
 
-    def _resolve(self, batch: list[_Op]) -> None:
-        by_loop: dict[asyncio.AbstractEventLoop, list[_Op]] = {}
-        for op in batch:
-            by_loop.setdefault(op.loop, []).append(op)
-        for loop, ops in by_loop.items():
-            with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting
-                loop.call_soon_threadsafe(_settle, ops)
+    def _fail(self, ops: list[_Op], error: BaseException) -> None:
+        for op in ops:
+            op.ok, op.value = False, error
+        self._done(ops, durable=False)
 
-    @staticmethod
-    def _report(
-        loop: asyncio.AbstractEventLoop | None,
-        future: asyncio.Future[None] | None,
-        error: BaseException | None,
-    ) -> None:
-        if loop is None or future is None:
-            return
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(_settle_one, future, error)
+    def _done(self, ops: list[_Op], *, durable: bool) -> None:
+        self._running = False
+        if durable:
+            self._to_sync(ops)
+        else:
+            _settle(ops)
+        self._schedule()
+
+    def _to_sync(self, ops: list[_Op]) -> None:
+        assert self._drained is not None
+        self._unsynced += 1
+        self._drained.clear()
+        self._syncs.put(ops)
+
+    def _synced(self, batches: list[list[_Op]], error: BaseException | None) -> None:
+        assert self._drained is not None
+        if error is not None and self._broken is None:
+            self._broken = sqlite3.OperationalError(f"the store's WAL could not be synced: {error}")
+            log.error("sqlite_fsync_failed", error=str(error))
+        for ops in batches:
+            if error is not None:
+                for op in ops:
+                    op.ok, op.value = False, self._broken
+            _settle(ops)
+        self._unsynced -= len(batches)
+        if self._unsynced == 0:
+            self._drained.set()
+
+    # --- helper thread: fsync and checkpoints ------------------------------------------------------
+
+    def _sync_main(self, path: str) -> None:
+        fd: int | None = None
+        checkpointer: sqlite3.Connection | None = None
+        try:
+            while True:
+                first = self._syncs.get()
+                batches: list[list[_Op]] = []
+                stop = isinstance(first, _Stop)
+                if not stop:
+                    batches.append(first)  # type: ignore[arg-type]
+                while True:  # one fsync for everything committed so far
+                    try:
+                        item = self._syncs.get_nowait()
+                    except queue.Empty:
+                        break
+                    if isinstance(item, _Stop):
+                        stop = True
+                    else:
+                        batches.append(item)
+                if batches:
+                    error: BaseException | None = None
+                    try:
+                        if fd is None and self._wal_path is not None:
+                            fd = _open_synced(self._wal_path)
+                        if fd is not None:
+                            _sync_file(fd)
+                            self.fsyncs += 1
+                    except OSError as exc:
+                        error = exc
+                    self._report(batches, error)
+                    if fd is not None and error is None:
+                        checkpointer = self._maybe_checkpoint(fd, path, checkpointer)
+                if stop:
+                    return
+        finally:
+            if fd is not None:
+                os.close(fd)
+            if checkpointer is not None:
+                checkpointer.close()
+
+    def _report(self, batches: list[list[_Op]], error: BaseException | None) -> None:
+        assert self._loop is not None
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting
+            self._loop.call_soon_threadsafe(self._synced, batches, error)
+
+    def _maybe_checkpoint(
+        self, fd: int, path: str, conn: sqlite3.Connection | None
+    ) -> sqlite3.Connection | None:
+        try:
+            size = os.fstat(fd).st_size
+            if size < CHECKPOINT_BYTES:
+                return conn
+            if conn is None:
+                conn = sqlite3.connect(
+                    path,
+                    timeout=self._busy_timeout_s,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+            mode = "RESTART" if size >= RESTART_BYTES else "PASSIVE"
+            conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        except (OSError, sqlite3.Error) as exc:  # the next round tries again
+            log.warning("sqlite_checkpoint_failed", error=str(exc))
+        return conn
+
+
+def _open_synced(path: str) -> int:
+    """Open the WAL file for syncing, and sync its directory entry once (as SQLite does for a new
+    WAL on its first sync): a commit must not be lost with the file's name."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        directory = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _call(op: _Op) -> bool:
@@ -356,12 +518,3 @@ def _settle(ops: list[_Op]) -> None:
             op.future.set_result(op.value)
         else:
             op.future.set_exception(op.value)
-
-
-def _settle_one(future: asyncio.Future[None], error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(error)

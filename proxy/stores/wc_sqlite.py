@@ -2,13 +2,14 @@
 
 Implements :class:`walletconnect.storage.WalletConnectStore` on one file: a single table
 ``wc_records(ns, kind, key, value)`` holding the JSON text of :func:`walletconnect.storage.encode_value`.
-WAL journal with ``synchronous=FULL``: a change is fsynced before ``apply`` returns (the client
-publishes an answer only after that).
+WAL journal: a change is fsynced before ``apply`` returns (the client publishes an answer only after
+that).
 
 Every sqlite3 call runs through a :class:`~proxy.stores.sqlite_batch.SqliteBatcher`: the store's own,
 or — when the daemon keeps the replay store in the same file — the replay store's, so an engine
-flush and the replay claims queued with it commit in one transaction with one fsync, on one worker
-thread. The event loop never blocks; sqlite3 errors become :class:`StoreError`.
+flush and the replay claims queued with it commit in one transaction with one fsync. Statements
+run on the loop (microseconds each), the fsync on the batcher's helper thread; sqlite3 errors
+become :class:`StoreError`.
 """
 
 from __future__ import annotations

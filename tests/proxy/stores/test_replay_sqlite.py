@@ -214,14 +214,17 @@ async def test_schema_2_file_gets_its_budget_totals_rebuilt(tmp_path: Path) -> N
         await again.close()
 
 
-async def test_complete_survives_a_restart_and_claims_stay_full_sync(tmp_path: Path) -> None:
+async def test_a_claim_is_answered_after_the_wal_fsync_and_complete_survives_a_restart(
+    tmp_path: Path,
+) -> None:
     store = await SqliteReplayStore.open(tmp_path / "r.db")
+    synced = store.batcher.fsyncs
     won = await store.claim([contract.rpc(1)], owner=contract.owner(1), budget=None, now=NOW)
     assert isinstance(won, Claim)
+    assert store.batcher.fsyncs > synced  # the claim was on disk before it was answered
+    synced = store.batcher.fsyncs
     assert await store.complete(won, '{"result":"0xsig"}', NOW)
-    # complete() alone commits with NORMAL; the connection is back to FULL for the next claim
-    mode = await store._run(lambda: store._conn.execute("PRAGMA synchronous").fetchone()[0])
-    assert mode == 2
+    assert store.batcher.fsyncs == synced  # a lazy write alone is answered at its COMMIT
     await store.close()
     again = await SqliteReplayStore.open(tmp_path / "r.db")
     try:
@@ -231,3 +234,30 @@ async def test_complete_survives_a_restart_and_claims_stay_full_sync(tmp_path: P
         assert dup.stored_result == '{"result":"0xsig"}'
     finally:
         await again.close()
+
+
+async def test_purge_deletes_in_bounded_transactions_until_nothing_expired_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("proxy.stores.replay_sqlite.PURGE_CHUNK", 10)
+    store = await SqliteReplayStore.open(tmp_path / "r.db")
+    try:
+        for n in range(35):
+            claim = await store.claim(
+                [contract.rpc(n, ttl_s=5)],
+                owner=contract.owner(n),
+                budget=contract.charge("1", period_s=5),
+                now=NOW,
+            )
+            assert isinstance(claim, Claim)
+        live = await store.claim(
+            [contract.rpc(99, ttl_s=600)], owner=contract.owner(99), budget=None, now=NOW
+        )
+        assert isinstance(live, Claim)
+        commits = store.commits
+        assert await store.purge(NOW + 10) == 35 * 3  # keys, claims and charges
+        assert store.commits - commits == 4  # 10 + 10 + 10 + 5 rows per table
+        assert await store.size() == 2  # the live claim and its key
+        assert await store.purge(NOW + 10) == 0
+    finally:
+        await store.close()

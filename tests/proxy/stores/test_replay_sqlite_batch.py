@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from decimal import Decimal
@@ -48,27 +47,13 @@ async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
 
 @asynccontextmanager
 async def one_batch(store: SqliteReplayStore, expected: int) -> AsyncIterator[None]:
-    """Hold the worker thread until ``expected`` calls are queued, so they form one batch."""
-    running, gate = threading.Event(), threading.Event()
-
-    def hold() -> bool:
-        running.set()
-        return gate.wait(10)
-
-    blocker = asyncio.ensure_future(store._run(hold))
+    """Hold the batcher until ``expected`` calls are queued, so they form one batch."""
     deadline = asyncio.get_running_loop().time() + 5
-    try:
-        while not running.is_set():
-            assert asyncio.get_running_loop().time() < deadline, "the worker never took it"
-            await asyncio.sleep(0.001)
+    with store._batcher.hold():
         yield
-        queue = store._batcher._queue
-        while queue.qsize() < expected:
+        while store._batcher.pending < expected:
             assert asyncio.get_running_loop().time() < deadline, "calls were never queued"
             await asyncio.sleep(0.001)
-    finally:
-        gate.set()
-        assert await blocker
 
 
 def start(*calls: Awaitable[T]) -> list[asyncio.Task[T]]:
@@ -388,11 +373,12 @@ async def test_batcher_rejects_calls_after_stop_and_a_bad_bound(tmp_path: Path) 
         await batcher.submit(OpKind.READ, lambda: 8)
 
 
-async def test_a_batch_with_a_claim_commits_full_and_completes_alone_commit_normal(
+async def test_a_batch_with_a_claim_is_fsynced_and_completes_alone_are_not(
     store: SqliteReplayStore,
 ) -> None:
     statements: list[str] = []
     await store._run(lambda: store._conn.set_trace_callback(statements.append))
+    synced = store.batcher.fsyncs
     async with one_batch(store, 3):
         first, second, _usage = start(
             store.claim([rpc(1)], owner=owner(1), budget=None, now=NOW),
@@ -401,22 +387,83 @@ async def test_a_batch_with_a_claim_commits_full_and_completes_alone_commit_norm
         )
     claims = [await first, await second]
     assert all(isinstance(c, Claim) for c in claims)
+    assert store.batcher.fsyncs == synced + 1  # answered after one WAL fsync for the batch
     mixed = list(statements)
     statements.clear()
     async with one_batch(store, 2):
         done = start(*(store.complete(c, "{}", NOW) for c in claims if isinstance(c, Claim)))
     assert await asyncio.gather(*done) == [True, True]
+    assert store.batcher.fsyncs == synced + 1  # lazy writes alone: answered at their COMMIT
     lazy = list(statements)
     await store._run(lambda: store._conn.set_trace_callback(None))
 
     def control(trace: list[str]) -> list[str]:
         return [s for s in trace if s.split()[0] in {"BEGIN", "COMMIT", "SAVEPOINT", "PRAGMA"}]
 
-    # one transaction, no savepoints on the fast path, synchronous left at FULL for claims
+    # one transaction each, no savepoints on the fast path, no synchronous switching
     assert [s for s in control(mixed) if "busy_timeout" not in s] == ["BEGIN IMMEDIATE", "COMMIT"]
-    assert [s for s in control(lazy) if "busy_timeout" not in s] == [
-        "PRAGMA synchronous=NORMAL",
-        "BEGIN IMMEDIATE",
-        "COMMIT",
-        "PRAGMA synchronous=FULL",
-    ]
+    assert [s for s in control(lazy) if "busy_timeout" not in s] == ["BEGIN IMMEDIATE", "COMMIT"]
+
+
+async def test_waiting_for_another_process_write_lock_does_not_block_the_loop(
+    tmp_path: Path, store: SqliteReplayStore
+) -> None:
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.001)
+
+    running = asyncio.ensure_future(ticker())
+    try:
+        with locked(tmp_path / "r.db"):
+            task = asyncio.ensure_future(
+                store.claim([rpc(1)], owner=owner(1), budget=None, now=NOW)
+            )
+            await asyncio.sleep(0.01)
+            before = ticks
+            await asyncio.sleep(0.05)
+            assert not task.done()  # still waiting for the lock ...
+            assert ticks > before  # ... while the loop runs on
+        assert isinstance(await task, Claim)
+    finally:
+        running.cancel()
+
+
+async def test_a_failed_fsync_fails_its_batch_and_every_later_call(
+    store: SqliteReplayStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert isinstance(await store.claim([rpc(1)], owner=owner(1), budget=None, now=NOW), Claim)
+
+    def broken_fsync(_fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr("proxy.stores.sqlite_batch._sync_file", broken_fsync)
+    with pytest.raises(StoreUnavailableError, match="could not be synced"):
+        await store.claim([rpc(2)], owner=owner(2), budget=None, now=NOW)
+    monkeypatch.undo()
+    # fail closed: the kernel may have dropped what was not synced, so nothing is trusted any more
+    with pytest.raises(StoreUnavailableError, match="could not be synced"):
+        await store.usage("env-1", NOW)
+    with pytest.raises(StoreUnavailableError, match="could not be synced"):
+        await store.claim([rpc(3)], owner=owner(3), budget=None, now=NOW)
+
+
+async def test_the_helper_thread_checkpoints_and_the_wal_is_rewound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("proxy.stores.sqlite_batch.CHECKPOINT_BYTES", 64 * 1024)
+    monkeypatch.setattr("proxy.stores.sqlite_batch.RESTART_BYTES", 256 * 1024)
+    path = tmp_path / "r.db"
+    store = await SqliteReplayStore.open(path)
+    try:
+        for n in range(400):
+            claim = await store.claim([rpc(n)], owner=owner(n), budget=None, now=NOW)
+            assert isinstance(claim, Claim)
+        wal = Path(f"{path}-wal").stat().st_size
+        assert wal < 1024 * 1024  # without checkpoints 400 fsynced commits grow it to several MB
+        assert raw_count(path, "SELECT COUNT(*) FROM replay_claims") == 400
+    finally:
+        await store.close()

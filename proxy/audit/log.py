@@ -57,8 +57,8 @@ from proxy.audit.record import (
     GENESIS_HASH,
     AuditEntry,
     ChainHead,
-    build_record,
     canonical_json,
+    chain_line,
     record_hash,
 )
 from proxy.audit.verify import MAX_LINE_BYTES, json_too_deep
@@ -331,7 +331,7 @@ class AuditLog:
             raise AuditError("audit log is closed")
         if self._failed:
             raise AuditError("audit log failed earlier; refusing to continue a broken chain")
-        record = build_record(
+        record, line = chain_line(
             entry,
             seq=self._head.count,
             prev_hash=self._head.hash,
@@ -342,7 +342,7 @@ class AuditLog:
             else f"{self._id_prefix}{next(self._id_counter):016x}",
         )
         head = ChainHead(self._head.count + 1, record["hash"])
-        self._write_now(canonical_json(record) + b"\n")
+        self._write_now(line)
         self._head = head
         if self._fsync == "always" or (
             self._fsync == "interval" and time.monotonic() - self._last_fsync >= self._interval_s

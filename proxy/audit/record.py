@@ -38,6 +38,7 @@ __all__ = [
     "ChainHead",
     "build_record",
     "canonical_json",
+    "chain_line",
     "format_time",
     "mask_secrets",
     "record_hash",
@@ -156,7 +157,21 @@ def build_record(
     ``decision_id`` is used when the entry has none.
     """
     details, masked = mask_secrets(entry.details)
-    record: dict[str, Any] = {
+    record = _record(entry, seq, prev_hash, now, decision_id, details, masked)
+    record["hash"] = record_hash(record)
+    return record
+
+
+def _record(
+    entry: AuditEntry,
+    seq: int,
+    prev_hash: str,
+    now: float,
+    decision_id: str,
+    details: Any,
+    masked: list[str],
+) -> dict[str, Any]:
+    return {
         "v": AUDIT_VERSION,
         "seq": seq,
         "time": format_time(now),
@@ -181,5 +196,26 @@ def build_record(
         "masked": masked,
         "prev_hash": prev_hash,
     }
-    record["hash"] = record_hash(record)
-    return record
+
+
+#: Where ``"hash"`` goes in a record's canonical JSON: just before the last top-level key after it
+#: in sorted order (``latency_us``; only ``details`` may hold nested keys, and it sorts earlier).
+_AFTER_HASH = b',"latency_us":'
+
+
+def chain_line(
+    entry: AuditEntry, *, seq: int, prev_hash: str, now: float, decision_id: str = ""
+) -> tuple[dict[str, Any], bytes]:
+    """:func:`build_record` and the record's canonical JSON line (with ``\\n``), encoding it once.
+
+    The hash covers the canonical JSON without ``hash``; the line is that JSON with ``"hash"``
+    spliced in at its sorted place, i.e. exactly ``canonical_json(record) + b"\\n"``.
+    """
+    details, masked = mask_secrets(entry.details)
+    record = _record(entry, seq, prev_hash, now, decision_id, details, masked)
+    body = canonical_json(record)
+    digest = hashlib.sha256(body).hexdigest()
+    record["hash"] = digest
+    cut = body.rfind(_AFTER_HASH)
+    line = body[:cut] + b',"hash":"' + digest.encode("ascii") + b'"' + body[cut:] + b"\n"
+    return record, line

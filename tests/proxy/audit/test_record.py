@@ -4,12 +4,16 @@ import hashlib
 import json
 from decimal import Decimal
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from proxy.audit.record import (
     GENESIS_HASH,
     MAX_DETAIL_CHARS,
     AuditEntry,
     build_record,
     canonical_json,
+    chain_line,
     format_time,
     mask_secrets,
     record_hash,
@@ -67,3 +71,47 @@ def test_masking_records_what_it_masked_and_cuts_long_values() -> None:
 
 def test_format_time_is_utc() -> None:
     assert format_time(0) == "1970-01-01T00:00:00.000000Z"
+
+
+_json_scalars = st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.text(max_size=20)
+_details = st.recursive(
+    _json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["latency_us", "hash", "a", 'x","latency_us":', "zz", "masked"])
+            | st.text(max_size=8),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    details=st.dictionaries(st.text(max_size=12), _details, max_size=4),
+    dapp=st.none() | st.text(max_size=30),
+    reasons=st.lists(st.text(max_size=10), max_size=3),
+    latency=st.none() | st.integers(0, 10**9),
+    seq=st.integers(0, 10**6),
+)
+def test_chain_line_is_the_canonical_json_of_the_built_record(
+    details: dict[str, object],
+    dapp: str | None,
+    reasons: list[str],
+    latency: int | None,
+    seq: int,
+) -> None:
+    entry = AuditEntry(
+        decision_id="d",
+        dapp=dapp,
+        reasons=tuple(reasons),
+        latency_us=latency,
+        details=details,
+    )
+    record, line = chain_line(entry, seq=seq, prev_hash="ab" * 32, now=1_700_000_000.25)
+    assert record == build_record(entry, seq=seq, prev_hash="ab" * 32, now=1_700_000_000.25)
+    assert line == canonical_json(record) + b"\n"
+    assert record_hash(json.loads(line)) == record["hash"]

@@ -48,8 +48,14 @@ def configure_logging(
     fmt: Literal["auto", "json", "console"] = "auto",
     level: str = "info",
     stream: Any = None,
+    *,
+    cache: bool = False,
 ) -> None:
-    """Configure structlog once for the process; ``auto`` picks console on a TTY, JSON otherwise."""
+    """Configure structlog once for the process; ``auto`` picks console on a TTY, JSON otherwise.
+
+    ``cache``: each module logger builds its bound logger once, on first use, instead of on every
+    call (a long-running daemon; not where tests reconfigure logging to capture it).
+    """
     out = stream if stream is not None else sys.stderr
     if fmt == "auto":
         fmt = "console" if out.isatty() else "json"
@@ -71,5 +77,5 @@ def configure_logging(
             logging.getLevelNamesMapping()[level.upper()]
         ),
         logger_factory=structlog.PrintLoggerFactory(file=out),
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=cache,
     )

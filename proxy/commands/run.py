@@ -70,7 +70,7 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"wcproxy run: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log.format, settings.log.level)
+    configure_logging(settings.log.format, settings.log.level, cache=True)
     from proxy import event_loop
 
     return event_loop.run(_serve(settings, tuple(args.pair)))

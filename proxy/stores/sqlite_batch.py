@@ -31,9 +31,9 @@ claim (most of the store's CPU went to those hand-offs). The statements take mic
 database; only the fsync and checkpoints block, and they run on helper threads.
 
 Checkpoints: the loop's connection never checkpoints (``wal_autocheckpoint=0``, so no commit ever
-blocks on one); the helper thread runs a ``PASSIVE`` checkpoint on its own connection once the WAL
-outgrows :data:`CHECKPOINT_BYTES`, and a ``RESTART`` one (which makes the next writer rewind the
-WAL) beyond :data:`RESTART_BYTES`.
+blocks on one); a second helper thread runs a ``PASSIVE`` checkpoint on its own connection once the
+WAL outgrows :data:`CHECKPOINT_BYTES`, and a ``RESTART`` one (which makes the next writer rewind the
+WAL) beyond :data:`RESTART_BYTES`, so a WAL fsync never waits behind a checkpoint.
 
 A caller cancelled while waiting is simply not answered; an operation already taken into a batch
 still runs (a cancelled claim may commit — its keys then stay held, which is the safe side), one
@@ -64,10 +64,12 @@ T = TypeVar("T")
 
 #: Most operations run in one transaction (bounds how long one batch holds the write lock).
 DEFAULT_MAX_BATCH = 256
-#: WAL size from which the helper thread checkpoints (PASSIVE: never waits for anybody).
-CHECKPOINT_BYTES = 4 * 1024 * 1024
+#: WAL size from which the checkpoint thread checkpoints (PASSIVE: never waits for anybody). A
+#: checkpoint copies each page once however often the WAL holds it, so a larger WAL costs less
+#: per commit (hot index pages are rewritten by almost every commit).
+CHECKPOINT_BYTES = 16 * 1024 * 1024
 #: WAL size from which it checkpoints with RESTART (waits for the write lock, then rewinds the WAL).
-RESTART_BYTES = 64 * 1024 * 1024
+RESTART_BYTES = 128 * 1024 * 1024
 #: Busy timeout of statements on the loop's connection other than ``BEGIN IMMEDIATE`` (a WAL reader
 #: is only ever held up briefly, e.g. while another process recovers the WAL index).
 _LOOP_BUSY_MS = 100
@@ -104,9 +106,10 @@ class _Stop:
 class SqliteBatcher:
     """One connection used from the event loop; operations submitted to it are group-committed.
 
-    ``connect`` opens the connection (on the loop, in :meth:`start`). ``commits``, ``batches``, ``reruns`` and ``fsyncs``
-    count committed write transactions, batches run, transactions run again with savepoints after
-    a failing write, and WAL fsyncs (tests, metrics).
+    ``connect`` opens the connection (on the loop, in :meth:`start`). ``commits``, ``batches``,
+    ``reruns``, ``fsyncs`` and ``checkpoints`` count committed write transactions, batches run,
+    transactions run again with savepoints after a failing write, WAL fsyncs and checkpoints
+    (tests, metrics).
     """
 
     def __init__(
@@ -131,6 +134,9 @@ class SqliteBatcher:
         self._held = 0  # hold() depth: flushes wait
         self._syncs: queue.SimpleQueue[list[_Op] | _Stop] = queue.SimpleQueue()
         self._sync_thread: threading.Thread | None = None
+        self._checkpoint_thread: threading.Thread | None = None
+        self._checkpoint_due = threading.Event()
+        self._ending = False  # tells the checkpoint thread to end
         self._unsynced = 0  # batches handed to the helper thread, not yet answered
         self._drained: asyncio.Event | None = None
         self._idle: asyncio.Future[None] | None = None  # stop() waits for the last batch
@@ -143,6 +149,7 @@ class SqliteBatcher:
         self.batches = 0
         self.reruns = 0
         self.fsyncs = 0
+        self.checkpoints = 0
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -175,9 +182,17 @@ class SqliteBatcher:
         if path and str(mode).lower() == "wal":
             self._wal_path = path + "-wal"
         self._sync_thread = threading.Thread(
-            target=self._sync_main, args=(path,), name=f"{self._name}-fsync", daemon=True
+            target=self._sync_main, name=f"{self._name}-fsync", daemon=True
         )
         self._sync_thread.start()
+        if self._wal_path is not None:
+            self._checkpoint_thread = threading.Thread(
+                target=self._checkpoint_main,
+                args=(path,),
+                name=f"{self._name}-checkpoint",
+                daemon=True,
+            )
+            self._checkpoint_thread.start()
 
     def share(self) -> SqliteBatcher:
         """Count one more user of this connection (each calls :meth:`release` once); returns self.
@@ -214,6 +229,10 @@ class SqliteBatcher:
             if self._sync_thread is not None:
                 self._syncs.put(_Stop())
                 await asyncio.to_thread(self._sync_thread.join)
+            if self._checkpoint_thread is not None:
+                self._ending = True
+                self._checkpoint_due.set()
+                await asyncio.to_thread(self._checkpoint_thread.join)
             if self._conn is not None:
                 self._conn.close()
         except BaseException as exc:  # noqa: BLE001 - reported to every stop() caller
@@ -418,11 +437,10 @@ class SqliteBatcher:
         if self._unsynced == 0:
             self._drained.set()
 
-    # --- helper thread: fsync and checkpoints ------------------------------------------------------
+    # --- helper threads: fsync, checkpoints -----------------------------------------------------------
 
-    def _sync_main(self, path: str) -> None:
+    def _sync_main(self) -> None:
         fd: int | None = None
-        checkpointer: sqlite3.Connection | None = None
         try:
             while True:
                 first = self._syncs.get()
@@ -451,39 +469,51 @@ class SqliteBatcher:
                         error = exc
                     self._report(batches, error)
                     if fd is not None and error is None:
-                        checkpointer = self._maybe_checkpoint(fd, path, checkpointer)
+                        self._note_wal_size(fd)
                 if stop:
                     return
         finally:
             if fd is not None:
                 os.close(fd)
-            if checkpointer is not None:
-                checkpointer.close()
 
     def _report(self, batches: list[list[_Op]], error: BaseException | None) -> None:
         assert self._loop is not None
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting
             self._loop.call_soon_threadsafe(self._synced, batches, error)
 
-    def _maybe_checkpoint(
-        self, fd: int, path: str, conn: sqlite3.Connection | None
-    ) -> sqlite3.Connection | None:
+    def _note_wal_size(self, fd: int) -> None:
         try:
-            size = os.fstat(fd).st_size
-            if size < CHECKPOINT_BYTES:
-                return conn
-            if conn is None:
-                conn = sqlite3.connect(
-                    path,
-                    timeout=self._busy_timeout_s,
-                    isolation_level=None,
-                    check_same_thread=False,
-                )
-            mode = "RESTART" if size >= RESTART_BYTES else "PASSIVE"
-            conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
-        except (OSError, sqlite3.Error) as exc:  # the next round tries again
-            log.warning("sqlite_checkpoint_failed", error=str(exc))
-        return conn
+            if os.fstat(fd).st_size >= CHECKPOINT_BYTES:
+                self._checkpoint_due.set()
+        except OSError as exc:
+            log.warning("sqlite_wal_stat_failed", error=str(exc))
+
+    def _checkpoint_main(self, path: str) -> None:
+        conn: sqlite3.Connection | None = None
+        try:
+            while True:
+                self._checkpoint_due.wait()
+                self._checkpoint_due.clear()
+                if self._ending:
+                    return
+                try:
+                    assert self._wal_path is not None
+                    size = os.stat(self._wal_path).st_size
+                    if conn is None:
+                        conn = sqlite3.connect(
+                            path,
+                            timeout=self._busy_timeout_s,
+                            isolation_level=None,
+                            check_same_thread=False,
+                        )
+                    mode = "RESTART" if size >= RESTART_BYTES else "PASSIVE"
+                    conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+                    self.checkpoints += 1
+                except (OSError, sqlite3.Error) as exc:  # the next round tries again
+                    log.warning("sqlite_checkpoint_failed", error=str(exc))
+        finally:
+            if conn is not None:
+                conn.close()
 
 
 def _open_synced(path: str) -> int:

@@ -464,6 +464,7 @@ async def test_the_helper_thread_checkpoints_and_the_wal_is_rewound(
             assert isinstance(claim, Claim)
         wal = Path(f"{path}-wal").stat().st_size
         assert wal < 1024 * 1024  # without checkpoints 400 fsynced commits grow it to several MB
+        assert store.batcher.checkpoints > 0
         assert raw_count(path, "SELECT COUNT(*) FROM replay_claims") == 400
     finally:
         await store.close()

@@ -31,9 +31,14 @@ claim (most of the store's CPU went to those hand-offs). The statements take mic
 database; only the fsync and checkpoints block, and they run on helper threads.
 
 Checkpoints: the loop's connection never checkpoints (``wal_autocheckpoint=0``, so no commit ever
-blocks on one); a second helper thread runs a ``PASSIVE`` checkpoint on its own connection once the
-WAL outgrows :data:`CHECKPOINT_BYTES`, and a ``RESTART`` one (which makes the next writer rewind the
-WAL) beyond :data:`RESTART_BYTES`, so a WAL fsync never waits behind a checkpoint.
+blocks on one); a second helper thread, on its own connection, copies new WAL frames into the
+database every :data:`CHECKPOINT_INTERVAL_S` (``PASSIVE``), so a WAL fsync never waits behind a
+checkpoint. SQLite starts the WAL over only when a write begins after a checkpoint caught up with
+every frame, which a checkpoint running beside a busy writer rarely does; so once the WAL holds
+:data:`CHECKPOINT_BYTES`, the thread pauses the loop's batches for a second, short checkpoint (the
+frames written since the first) and the next write rewinds the WAL. If another process keeps it from
+catching up, a ``RESTART`` checkpoint (which waits for the write lock) runs beyond
+:data:`RESTART_BYTES`.
 
 A caller cancelled while waiting is simply not answered; an operation already taken into a batch
 still runs (a cancelled claim may commit — its keys then stay held, which is the safe side), one
@@ -64,10 +69,14 @@ T = TypeVar("T")
 
 #: Most operations run in one transaction (bounds how long one batch holds the write lock).
 DEFAULT_MAX_BATCH = 256
-#: WAL size from which the checkpoint thread checkpoints (PASSIVE: never waits for anybody). A
-#: checkpoint copies each page once however often the WAL holds it, so a larger WAL costs less
-#: per commit (hot index pages are rewritten by almost every commit).
+#: How often the checkpoint thread copies newly committed WAL frames into the database (PASSIVE).
+CHECKPOINT_INTERVAL_S = 1.0
+#: WAL content from which the checkpoint thread also rewinds the WAL: it pauses the loop's writes
+#: for one short catch-up checkpoint, so the next write starts the WAL over. A checkpoint copies
+#: each page once however often the WAL holds it, so a larger WAL costs less per commit.
 CHECKPOINT_BYTES = 16 * 1024 * 1024
+#: Longest wait for the loop's running batch to end before a rewind is given up (tried again later).
+_PAUSE_WAIT_S = 1.0
 #: WAL size from which it checkpoints with RESTART (waits for the write lock, then rewinds the WAL).
 RESTART_BYTES = 128 * 1024 * 1024
 #: Busy timeout of statements on the loop's connection other than ``BEGIN IMMEDIATE`` (a WAL reader
@@ -107,9 +116,9 @@ class SqliteBatcher:
     """One connection used from the event loop; operations submitted to it are group-committed.
 
     ``connect`` opens the connection (on the loop, in :meth:`start`). ``commits``, ``batches``,
-    ``reruns``, ``fsyncs`` and ``checkpoints`` count committed write transactions, batches run,
-    transactions run again with savepoints after a failing write, WAL fsyncs and checkpoints
-    (tests, metrics).
+    ``reruns``, ``fsyncs``, ``checkpoints`` and ``rewinds`` count committed write transactions,
+    batches run, transactions run again with savepoints after a failing write, WAL fsyncs,
+    checkpoints and checkpoints after which the WAL starts over (tests, metrics).
     """
 
     def __init__(
@@ -135,8 +144,9 @@ class SqliteBatcher:
         self._syncs: queue.SimpleQueue[list[_Op] | _Stop] = queue.SimpleQueue()
         self._sync_thread: threading.Thread | None = None
         self._checkpoint_thread: threading.Thread | None = None
-        self._checkpoint_due = threading.Event()
+        self._checkpoint_due = threading.Event()  # wakes the checkpoint thread (to end)
         self._ending = False  # tells the checkpoint thread to end
+        self._paused: threading.Event | None = None  # set once writes paused for a checkpoint
         self._unsynced = 0  # batches handed to the helper thread, not yet answered
         self._drained: asyncio.Event | None = None
         self._idle: asyncio.Future[None] | None = None  # stop() waits for the last batch
@@ -150,6 +160,7 @@ class SqliteBatcher:
         self.reruns = 0
         self.fsyncs = 0
         self.checkpoints = 0
+        self.rewinds = 0
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -411,6 +422,8 @@ class SqliteBatcher:
 
     def _done(self, ops: list[_Op], *, durable: bool) -> None:
         self._running = False
+        if self._paused is not None:
+            self._paused.set()
         if durable:
             self._to_sync(ops)
         else:
@@ -468,8 +481,6 @@ class SqliteBatcher:
                     except OSError as exc:
                         error = exc
                     self._report(batches, error)
-                    if fd is not None and error is None:
-                        self._note_wal_size(fd)
                 if stop:
                     return
         finally:
@@ -481,24 +492,31 @@ class SqliteBatcher:
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting
             self._loop.call_soon_threadsafe(self._synced, batches, error)
 
-    def _note_wal_size(self, fd: int) -> None:
-        try:
-            if os.fstat(fd).st_size >= CHECKPOINT_BYTES:
-                self._checkpoint_due.set()
-        except OSError as exc:
-            log.warning("sqlite_wal_stat_failed", error=str(exc))
+    def _pause_writes(self, paused: threading.Event) -> None:
+        """(loop) Start no batch until :meth:`_resume_writes`; ``paused`` is set once none runs."""
+        self._paused = paused
+        self._held += 1
+        if not self._running:
+            paused.set()
+
+    def _resume_writes(self) -> None:
+        if self._paused is not None:
+            self._paused = None
+            self._held -= 1
+            self._schedule()
 
     def _checkpoint_main(self, path: str) -> None:
         conn: sqlite3.Connection | None = None
+        copied_at = -1  # self.fsyncs at the last checkpoint
         try:
             while True:
-                self._checkpoint_due.wait()
-                self._checkpoint_due.clear()
+                self._checkpoint_due.wait(CHECKPOINT_INTERVAL_S)
                 if self._ending:
                     return
+                if self.fsyncs == copied_at:
+                    continue  # nothing committed since
+                copied_at = self.fsyncs
                 try:
-                    assert self._wal_path is not None
-                    size = os.stat(self._wal_path).st_size
                     if conn is None:
                         conn = sqlite3.connect(
                             path,
@@ -506,14 +524,36 @@ class SqliteBatcher:
                             isolation_level=None,
                             check_same_thread=False,
                         )
-                    mode = "RESTART" if size >= RESTART_BYTES else "PASSIVE"
-                    conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
-                    self.checkpoints += 1
+                    self._checkpoint(conn)
                 except (OSError, sqlite3.Error) as exc:  # the next round tries again
                     log.warning("sqlite_checkpoint_failed", error=str(exc))
         finally:
             if conn is not None:
                 conn.close()
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        (page_size,) = conn.execute("PRAGMA page_size").fetchone()
+        _busy, frames, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        self.checkpoints += 1
+        if frames * page_size >= RESTART_BYTES:  # another process keeps it from catching up
+            conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            self.rewinds += 1
+            return
+        if frames * page_size < CHECKPOINT_BYTES or self._loop is None:
+            return
+        paused = threading.Event()
+        try:
+            self._loop.call_soon_threadsafe(self._pause_writes, paused)
+        except RuntimeError:  # the loop is closed
+            return
+        try:
+            if paused.wait(_PAUSE_WAIT_S):
+                busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if not busy and frames == copied:
+                    self.rewinds += 1  # the next write starts the WAL over
+        finally:
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._resume_writes)
 
 
 def _open_synced(path: str) -> int:

@@ -454,8 +454,9 @@ async def test_a_failed_fsync_fails_its_batch_and_every_later_call(
 async def test_the_helper_thread_checkpoints_and_the_wal_is_rewound(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("proxy.stores.sqlite_batch.CHECKPOINT_INTERVAL_S", 0.005)
     monkeypatch.setattr("proxy.stores.sqlite_batch.CHECKPOINT_BYTES", 64 * 1024)
-    monkeypatch.setattr("proxy.stores.sqlite_batch.RESTART_BYTES", 256 * 1024)
+    monkeypatch.setattr("proxy.stores.sqlite_batch.RESTART_BYTES", 64 * 1024 * 1024)
     path = tmp_path / "r.db"
     store = await SqliteReplayStore.open(path)
     try:
@@ -465,6 +466,7 @@ async def test_the_helper_thread_checkpoints_and_the_wal_is_rewound(
         wal = Path(f"{path}-wal").stat().st_size
         assert wal < 1024 * 1024  # without checkpoints 400 fsynced commits grow it to several MB
         assert store.batcher.checkpoints > 0
+        assert store.batcher.rewinds > 0
         assert raw_count(path, "SELECT COUNT(*) FROM replay_claims") == 400
     finally:
         await store.close()

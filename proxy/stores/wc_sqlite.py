@@ -2,8 +2,12 @@
 
 Implements :class:`walletconnect.storage.WalletConnectStore` on one file: a single table
 ``wc_records(ns, kind, key, value)`` holding the JSON text of :func:`walletconnect.storage.encode_value`.
-WAL journal: a change is fsynced before ``apply`` returns (the client publishes an answer only after
-that).
+WAL journal: a change is committed before ``apply`` returns (the client publishes an answer only
+after that) and fsynced first, except request bookkeeping: a batch of only ``history`` /
+``pending_request`` records is a lazy write (committed, so a killed process keeps it; synced with
+the next durable write). Two fsyncs per request for bookkeeping would double a request's disk
+waits; what a power cut may lose of it costs a re-sent answer, never a second signature (the
+replay store's claim, always fsynced before signing, refuses the request again).
 
 Every sqlite3 call runs through a :class:`~proxy.stores.sqlite_batch.SqliteBatcher`: the store's own,
 or — when the daemon keeps the replay store in the same file — the replay store's, so an engine
@@ -48,6 +52,9 @@ CREATE TABLE IF NOT EXISTS wc_records (
     PRIMARY KEY (ns, kind, key)
 ) WITHOUT ROWID
 """
+
+#: Records of requests in flight and answered: their loss in a power cut is recoverable.
+_BOOKKEEPING = frozenset({RecordKind.HISTORY, RecordKind.PENDING_REQUEST})
 
 _PUT = "INSERT OR REPLACE INTO wc_records (ns, kind, key, value) VALUES (?, ?, ?, ?)"
 _DELETE = "DELETE FROM wc_records WHERE ns = ? AND kind = ? AND key = ?"
@@ -145,7 +152,8 @@ class SqliteWalletConnectStore:
             if puts:
                 conn.executemany(_PUT, puts)
 
-        await self._submit(OpKind.WRITE, write)
+        lazy = all(change.kind in _BOOKKEEPING for change in changes)
+        await self._submit(OpKind.LAZY_WRITE if lazy else OpKind.WRITE, write)
 
     async def get(self, kind: RecordKind, key: str) -> StoredValue | None:
         """One value or None."""

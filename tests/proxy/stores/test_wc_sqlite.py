@@ -116,3 +116,30 @@ def test_a_sqlite_url_without_a_path_is_refused() -> None:
 
     with pytest.raises(StoreUnavailableError, match="needs a path"):
         sqlite_path("sqlite:")
+
+
+async def test_request_bookkeeping_is_committed_at_once_and_synced_with_the_next_durable_write(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    from walletconnect.engine.records import HistoryRecord
+    from walletconnect.storage import Put, RecordKind
+
+    path = tmp_path / "wc.sqlite"
+    store = await SqliteWalletConnectStore.open(path)
+    try:
+        synced = store._batcher.fsyncs
+        record = HistoryRecord(
+            topic="t" * 64, id=1, method="wc_sessionRequest", direction="in", expiry=9
+        )
+        await store.apply([Put(RecordKind.HISTORY, "t:1", record)])
+        assert store._batcher.fsyncs == synced  # bookkeeping alone: no fsync to wait for ...
+        with sqlite3.connect(path) as other:  # ... but committed: another connection sees it
+            assert other.execute("SELECT COUNT(*) FROM wc_records").fetchone()[0] == 1
+        await store.apply(
+            [Put(RecordKind.HISTORY, "t:2", record), Put(RecordKind.SYM_KEY, "t" * 64, b"k" * 32)]
+        )
+        assert store._batcher.fsyncs == synced + 1  # with a key in the batch: synced first
+    finally:
+        await store.close()

@@ -18,7 +18,7 @@ Reported per wallet:
   recorded in each audit record (``latency_us``);
 * ``peak_rss_mb`` of the wallet process (VmHWM).
 
-The same figures for the official WalletKit 1.6 wallet (node, ``js/walletkit_bench_wallet.mjs``,
+The same figures for the official WalletKit 1.6 wallet (node, ``tests/interop/js/walletkit_wallet.mjs``,
 request queue disabled, auto-approve, ethers signing) on the same relay and load, with the ratios;
 ``"walletkit": null`` with ``walletkit_skipped`` when node or the SDK (tests/node/node_modules) is missing.
 Targets (issue 7): >= 1,000 policy-checked signatures/s on one core, p99 added latency <= 2 ms at half
@@ -55,9 +55,9 @@ __all__ = ["run"]
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = ROOT / "config" / "example.toml"
 NODE_MODULES = ROOT / "tests" / "node" / "node_modules"
-JS_DIR = Path(__file__).resolve().parent / "js"
+JS_DIR = ROOT / "tests" / "interop" / "js"  # the interop tests' WalletKit wallet, and its preload
 #: The interop tests' node preload (SDK resolution from tests/node, offline network guard), shared.
-PRELOAD = ROOT / "tests" / "interop" / "js" / "preload.mjs"
+PRELOAD = JS_DIR / "preload.mjs"
 
 DAPPS = 4
 SESSIONS_PER_DAPP = 2
@@ -302,9 +302,10 @@ async def _start_walletkit(relay_url: str, workdir: Path) -> _WalletKit:
         node,
         "--import",
         PRELOAD.as_uri(),
-        str(JS_DIR / "walletkit_bench_wallet.mjs"),
+        str(JS_DIR / "walletkit_wallet.mjs"),
         relay_url,
         "600",
+        "quiet",
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
@@ -320,7 +321,7 @@ async def _start_walletkit(relay_url: str, workdir: Path) -> _WalletKit:
     kit = _WalletKit(proc, "")
     kit.reader = asyncio.create_task(kit._read())
     ready = await kit.expect("ready", START_TIMEOUT_S)
-    kit.address = str(ready["address"])
+    kit.address = str(ready["address"]).lower()
     return kit
 
 

@@ -1,10 +1,13 @@
-// The official @reown/walletkit 1.6.0 wallet (signConfig.disableRequestQueue), driven by JSON-line
-// commands on stdin:
+// The official @reown/walletkit 1.6.0 wallet (signConfig.disableRequestQueue): the interop tests'
+// peer and the request-path bench's baseline (proxy/bench/request_path.py).
+// Args: RELAY_URL [DEADLINE_S] [quiet]. JSON-line commands on stdin:
 //   {"cmd":"pair","uri"}                       -> "paired"; approves every proposal ("session")
 //   {"cmd":"ping"|"extend"|"disconnect","topic"} -> "pinged" / "extended" / "disconnected"
 //   {"cmd":"emit","topic","name","data","chainId"} -> "emitted"
-// session_request: personal_sign is answered with an ethers signature of the test key; anything
-// else with USER_REJECTED. Reports session_request / session_delete / session_ping events.
+// session_request, signed with ethers and the test key: personal_sign -> signMessage,
+// eth_signTransaction -> signTransaction (a signed raw type-2 transaction); anything else -> 5000
+// "User rejected.". Reports session_request (unless "quiet": the bench sends thousands),
+// session_delete / session_ping / session_extend events; a failed answer is "respond_error".
 import { Core } from "@walletconnect/core";
 import { WalletKit } from "@reown/walletkit";
 import { ethers } from "ethers";
@@ -13,7 +16,31 @@ import { clientOptions, deadline, emit, fail } from "./common.mjs";
 
 const relayUrl = process.argv[2];
 deadline(Number(process.argv[3] ?? 120));
+const quiet = process.argv[4] === "quiet";
 const signer = new ethers.Wallet("0x" + "42".repeat(32));
+
+const quantity = (v) => (v === undefined || v === null ? undefined : BigInt(v));
+
+async function answer(method, params) {
+  if (method === "personal_sign") {
+    return signer.signMessage(ethers.getBytes(params[0]));
+  }
+  if (method === "eth_signTransaction") {
+    const tx = params[0];
+    return signer.signTransaction({
+      type: 2,
+      chainId: quantity(tx.chainId),
+      nonce: Number(BigInt(tx.nonce)),
+      to: tx.to,
+      value: quantity(tx.value ?? "0x0"),
+      data: tx.data ?? tx.input ?? "0x",
+      gasLimit: quantity(tx.gas ?? tx.gasLimit),
+      maxFeePerGas: quantity(tx.maxFeePerGas),
+      maxPriorityFeePerGas: quantity(tx.maxPriorityFeePerGas),
+    });
+  }
+  throw new Error("User rejected.");
+}
 
 async function run(kit, cmd) {
   switch (cmd.cmd) {
@@ -70,18 +97,18 @@ try {
     }
   });
   kit.on("session_request", async (ev) => {
+    const { method, params } = ev.params.request;
+    if (!quiet) emit("session_request", { id: ev.id, topic: ev.topic, method });
+    let response;
     try {
-      const { method, params } = ev.params.request;
-      emit("session_request", { id: ev.id, topic: ev.topic, method });
-      let response;
-      if (method === "personal_sign") {
-        response = { id: ev.id, jsonrpc: "2.0", result: await signer.signMessage(ethers.getBytes(params[0])) };
-      } else {
-        response = { id: ev.id, jsonrpc: "2.0", error: { code: 5000, message: "User rejected." } };
-      }
+      response = { id: ev.id, jsonrpc: "2.0", result: await answer(method, params) };
+    } catch (err) {
+      response = { id: ev.id, jsonrpc: "2.0", error: { code: 5000, message: String(err?.message ?? err) } };
+    }
+    try {
       await kit.respondSessionRequest({ topic: ev.topic, response });
     } catch (err) {
-      fail(err);
+      emit("respond_error", { message: String(err?.message ?? err) });
     }
   });
   kit.on("session_delete", (e) => emit("session_delete", { topic: e.topic }));

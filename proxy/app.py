@@ -44,6 +44,7 @@ from proxy.session_rules import SessionPlan
 from proxy.signers.base import Signer
 from proxy.signers.factory import build_signer
 from proxy.stores import open_replay_store
+from proxy.stores.replay_sqlite import SqliteReplayStore
 from proxy.stores.wc import open_wc_store
 from proxy.wiring import build_pricer
 from walletconnect.aio.relay_server import RelayServer
@@ -115,6 +116,8 @@ class Daemon(SessionsMixin, RevocationMixin):
         self.relay_url = await self._open_relay()
         self.store = await open_replay_store(settings.store.url)
         self._stack.push_async_callback(self.store.close)
+        if isinstance(self.store, SqliteReplayStore):
+            self.metrics.watch_store(self.store.batcher.counters)
         self.signer = build_signer(settings)
         self._stack.push_async_callback(self.signer.close)
         audit_path = Path(settings.audit.path)

@@ -4,16 +4,28 @@ Names are stable and documented in the README: ``wcproxy_requests_total{method,a
 ``wcproxy_session_lifetime_seconds{action_class,end}``, ``wcproxy_time_to_revoke_seconds{path}``,
 ``wcproxy_context_mismatch_total{kind}``, ``wcproxy_post_revocation_attempts_total``,
 ``wcproxy_boundary_hits_total{action_class,reason}``, ``wcproxy_replay_refusals_total{layer}``, plus
-decision and signer latency histograms.
+decision and signer latency histograms, and for an SQLite store ``wcproxy_store_{batches,commits,
+fsyncs,checkpoints}_total`` (how well writes are grouped: fsyncs per request is a request's disk cost).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
-__all__ = ["LATENCY_BUCKETS_S", "Metrics"]
+__all__ = ["LATENCY_BUCKETS_S", "STORE_COUNTERS", "Metrics"]
+
+#: The store counters exported by :meth:`Metrics.watch_store`, with their help texts.
+STORE_COUNTERS = {
+    "batches": "Store operation batches run (each a transaction, or reads alone).",
+    "commits": "Store write transactions committed.",
+    "fsyncs": "WAL fsyncs (one makes every commit before it durable).",
+    "checkpoints": "WAL checkpoints into the database file.",
+}
 
 LATENCY_BUCKETS_S = (
     0.00005,
@@ -153,6 +165,22 @@ class Metrics:
             self.requests.labels(method, action_class, "deny", reason).inc()
             self.boundary_hits.labels(action_class, reason).inc()
 
+    def watch_store(self, counters: Callable[[], Mapping[str, int]]) -> None:
+        """Export ``counters()`` (keys of :data:`STORE_COUNTERS`) as ``wcproxy_store_*_total``,
+        read at each scrape (the store keeps them; nothing is counted twice)."""
+        self.registry.register(_StoreCollector(counters))
+
     def exposition(self) -> bytes:
         """The registry in Prometheus text format."""
         return generate_latest(self.registry)
+
+
+class _StoreCollector(Collector):
+    def __init__(self, counters: Callable[[], Mapping[str, int]]) -> None:
+        self._counters = counters
+
+    def collect(self) -> Iterator[Metric]:
+        values = self._counters()
+        for name, help_text in STORE_COUNTERS.items():
+            if name in values:
+                yield CounterMetricFamily(f"wcproxy_store_{name}", help_text, value=values[name])

@@ -214,6 +214,26 @@ class _Proxy:
             if r.get("decision") == "allow" and r.get("latency_us") is not None
         ]
 
+    async def store_counters(self) -> dict[str, float]:
+        """``wcproxy_store_*_total`` from the admin API's metrics (empty for a store without them)."""
+        import aiohttp
+        from prometheus_client.parser import text_string_to_metric_families
+
+        token = (self.data_dir / "admin.token").read_text(encoding="utf-8").strip()
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(
+                self.ready["admin"] + "/metrics", headers={"Authorization": f"Bearer {token}"}
+            ) as response,
+        ):
+            text = await response.text()
+        return {
+            sample.name.removeprefix("wcproxy_store_").removesuffix("_total"): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name.startswith("wcproxy_store_") and sample.name.endswith("_total")
+        }
+
     def request_records(self) -> int:
         text = (self.data_dir / "audit.jsonl").read_text(encoding="utf-8")
         return text.count('"event":"request"') + text.count('"event": "request"')
@@ -486,39 +506,62 @@ async def _measure(
     pid: int,
     sat_max_s: float,
     half_max_s: float,
-    before_half: Callable[[], None] = lambda: None,
+    mark: Callable[[str], Awaitable[None]] | None = None,
 ) -> tuple[_Phase, _Phase, float]:
-    """Warm up, saturate, then run at half the measured rate."""
+    """Warm up, saturate, then run at half the measured rate; ``mark`` is awaited at the start
+    of each phase and at the end (``"saturation"``, ``"half_load"``, ``"end"``)."""
     await load.closed_loop(WARMUP_REQUESTS, 10.0, None)
+    if mark is not None:
+        await mark("saturation")
     sat = await load.closed_loop(SAT_MAX_REQUESTS, sat_max_s, pid)
     rate = max(1.0, sat.ok / sat.elapsed_s / 2) if sat.elapsed_s else 1.0
-    before_half()
+    if mark is not None:
+        await mark("half_load")
     half = await load.open_loop(rate, HALF_MAX_REQUESTS, half_max_s)
+    if mark is not None:
+        await mark("end")
     return sat, half, rate
 
 
 async def _bench_proxy(relay_url: str, tmp: Path) -> dict[str, Any]:
     proxy = await _start_proxy(relay_url, tmp / "proxy" / "data", {})
     load = _Load(relay_url, proxy.account)
+    records: dict[str, int] = {}
+    counters: dict[str, dict[str, float]] = {}
+
+    async def mark(phase: str) -> None:
+        records[phase] = proxy.request_records()
+        counters[phase] = await proxy.store_counters()
+
     try:
         await load.connect(proxy.pair, proxy.bound)
         pid = proxy.proc.pid
-        mark: list[int] = []
-        sat, half, rate = await _measure(
-            load, pid, SAT_MAX_S, HALF_MAX_S, lambda: mark.append(proxy.request_records())
-        )
+        sat, half, rate = await _measure(load, pid, SAT_MAX_S, HALF_MAX_S, mark)
         rss = _peak_rss_mb(pid)
     finally:
         await load.close()
         status = await _stop(proxy.proc)
     figures = _figures(sat, half, rate)
-    added = proxy.audit_latencies_ms(mark[0] if mark else 0)
+    added = proxy.audit_latencies_ms(records.get("half_load", 0))
     figures["half_load"]["added_latency_p50_ms"] = _pct(added, 50)
     figures["half_load"]["added_latency_p99_ms"] = _pct(added, 99)
+    for phase, end in (("saturation", "half_load"), ("half_load", "end")):
+        figures[phase]["store_per_request"] = _per_request(
+            counters.get(phase), counters.get(end), records.get(end, 0) - records.get(phase, 0)
+        )
     figures["peak_rss_mb"] = rss
     figures["exit_status"] = status
     figures["sessions"] = len(load.sessions)
     return figures
+
+
+def _per_request(
+    before: dict[str, float] | None, after: dict[str, float] | None, requests: int
+) -> dict[str, float] | None:
+    """Store counters (commits, fsyncs, ...) per request over a phase: how writes were grouped."""
+    if not before or not after or requests <= 0:
+        return None
+    return {name: round((after[name] - before[name]) / requests, 3) for name in sorted(after)}
 
 
 async def _bench_walletkit(relay_url: str, tmp: Path) -> dict[str, Any]:

@@ -169,6 +169,15 @@ class SqliteBatcher:
             raise sqlite3.ProgrammingError("connection is not open")
         return self._conn
 
+    def counters(self) -> dict[str, int]:
+        """The counters, for metrics."""
+        return {
+            "batches": self.batches,
+            "commits": self.commits,
+            "fsyncs": self.fsyncs,
+            "checkpoints": self.checkpoints,
+        }
+
     @property
     def pending(self) -> int:
         """Operations submitted and not yet taken into a batch."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from contracts import replay_contract
 from prometheus_client.parser import text_string_to_metric_families
 
 from proxy.metrics import Metrics
@@ -71,3 +74,26 @@ def test_registries_are_isolated() -> None:
     first, second = Metrics.create(), Metrics.create()
     first.post_revocation_attempts.inc(3)
     assert _samples(second)[("wcproxy_post_revocation_attempts_total", ())] == 0.0
+
+
+async def test_an_sqlite_store_s_write_grouping_is_exported(tmp_path: Path) -> None:
+    from policy.replay import Claim
+    from proxy.stores.replay_sqlite import SqliteReplayStore
+
+    contract = replay_contract()
+    metrics = Metrics.create()
+    store = await SqliteReplayStore.open(tmp_path / "r.db")
+    try:
+        metrics.watch_store(store.batcher.counters)
+        before = _samples(metrics)
+        claim = await store.claim(
+            [contract.rpc(1)], owner=contract.owner(1), budget=None, now=contract.NOW
+        )
+        assert isinstance(claim, Claim)
+        after = _samples(metrics)
+    finally:
+        await store.close()
+    for name in ("batches", "commits", "fsyncs"):  # one claim: one batch, commit and fsync more
+        key = (f"wcproxy_store_{name}_total", ())
+        assert after[key] == before[key] + 1, name
+    assert ("wcproxy_store_checkpoints_total", ()) in after

@@ -8,10 +8,12 @@ import json
 import sys
 
 from proxy.bench import BENCHMARKS
+from proxy.hash_backend import prefer_pysha3
 
 
 def main() -> int:
     """Run the selected benchmarks (default: all) and print their results as JSON on stdout."""
+    prefer_pysha3()  # the keccak backend the daemon runs with (``wcproxy`` selects it the same way)
     parser = argparse.ArgumentParser(prog="python -m proxy.bench")
     parser.add_argument("names", nargs="*", help="benchmark names (module basenames); default: all")
     args = parser.parse_args()

@@ -173,33 +173,30 @@ class _Proxy:
     def account(self) -> str:
         return str(self.ready["accounts"][0])
 
-    async def pair(self, uri: str) -> None:
+    async def _admin(self, method: str, path: str, body: Any = None) -> tuple[int, str]:
+        """One admin API call with the daemon's token: (status, response text)."""
         import aiohttp
 
         token = (self.data_dir / "admin.token").read_text(encoding="utf-8").strip()
         async with (
             aiohttp.ClientSession() as http,
-            http.post(
-                self.ready["admin"] + "/pair",
-                json={"uri": uri},
+            http.request(
+                method,
+                self.ready["admin"] + path,
+                json=body,
                 headers={"Authorization": f"Bearer {token}"},
             ) as response,
         ):
-            if response.status != 200:
-                raise RuntimeError(f"pair failed: {response.status} {await response.text()}")
+            return response.status, await response.text()
+
+    async def pair(self, uri: str) -> None:
+        status, text = await self._admin("POST", "/pair", {"uri": uri})
+        if status != 200:
+            raise RuntimeError(f"pair failed: {status} {text}")
 
     async def bound(self, topic: str) -> bool:
-        import aiohttp
-
-        token = (self.data_dir / "admin.token").read_text(encoding="utf-8").strip()
-        async with (
-            aiohttp.ClientSession() as http,
-            http.get(
-                self.ready["admin"] + "/sessions", headers={"Authorization": f"Bearer {token}"}
-            ) as response,
-        ):
-            body = await response.json()
-        return any(s["session"] == topic for s in body["sessions"])
+        _status, text = await self._admin("GET", "/sessions")
+        return any(s["session"] == topic for s in json.loads(text)["sessions"])
 
     def audit_latencies_ms(self, skip: int) -> list[float]:
         """Audit ``latency_us`` of allowed requests after the first ``skip`` request records."""
@@ -216,17 +213,9 @@ class _Proxy:
 
     async def store_counters(self) -> dict[str, float]:
         """``wcproxy_store_*_total`` from the admin API's metrics (empty for a store without them)."""
-        import aiohttp
         from prometheus_client.parser import text_string_to_metric_families
 
-        token = (self.data_dir / "admin.token").read_text(encoding="utf-8").strip()
-        async with (
-            aiohttp.ClientSession() as http,
-            http.get(
-                self.ready["admin"] + "/metrics", headers={"Authorization": f"Bearer {token}"}
-            ) as response,
-        ):
-            text = await response.text()
+        _status, text = await self._admin("GET", "/metrics")
         return {
             sample.name.removeprefix("wcproxy_store_").removesuffix("_total"): sample.value
             for family in text_string_to_metric_families(text)

@@ -43,7 +43,7 @@ from proxy.revocation_rules import RuleEvaluator
 from proxy.session_rules import SessionPlan
 from proxy.signers.base import Signer
 from proxy.signers.factory import build_signer
-from proxy.stores import open_replay_store
+from proxy.stores import open_replay_store, store_problem
 from proxy.stores.replay_sqlite import SqliteReplayStore
 from proxy.stores.wc import open_wc_store
 from proxy.wiring import build_pricer
@@ -255,10 +255,12 @@ class Daemon(SessionsMixin, RevocationMixin):
         self._stack.callback(_unlink_if, url_file, self.admin_url)
 
     async def health(self) -> dict[str, Any]:
-        """Liveness facts."""
+        """Liveness facts; ``ok`` is false while the replay store cannot serve claims."""
         relay = self.wallet.relay
+        problem = await store_problem(self.store)
         return {
-            "ok": True,
+            "ok": problem is None,
+            "store": "ok" if problem is None else problem,
             "relay": self.relay_url,
             "relay_connected": bool(relay is not None and relay.connected),
             "sessions": len(self._bindings),

@@ -8,12 +8,17 @@ any backend (Redis pub/sub, SQLite and memory by polling). Protocol-session stor
 
 from __future__ import annotations
 
+import asyncio
+
 from policy.errors import StoreUnavailableError
 from policy.interfaces import ReplayStore
 from policy.memory import MemoryReplayStore
 from proxy.stores.watch import watch_events
 
-__all__ = ["open_replay_store", "sqlite_path", "watch_events"]
+__all__ = ["open_replay_store", "sqlite_path", "store_problem", "watch_events"]
+
+#: How long a health probe waits for the store.
+HEALTH_TIMEOUT_S = 2.0
 
 
 def sqlite_path(url: str) -> str:
@@ -59,3 +64,18 @@ async def open_replay_store(url: str) -> ReplayStore:
     raise StoreUnavailableError(
         f"unknown replay store URL scheme {scheme!r} (sqlite:, redis://, memory:)"
     )
+
+
+async def store_problem(store: ReplayStore, timeout_s: float = HEALTH_TIMEOUT_S) -> str | None:
+    """Why the store cannot serve claims right now (None when a cheap read succeeds in time).
+
+    A store that refuses everything (e.g. SQLite after a failed fsync, Redis unreachable) makes the
+    daemon deny every request; health says so instead of only the logs.
+    """
+    try:
+        await asyncio.wait_for(store.frozen(), timeout_s)
+    except StoreUnavailableError as exc:
+        return str(exc)
+    except TimeoutError:
+        return f"no answer within {timeout_s:g}s"
+    return None

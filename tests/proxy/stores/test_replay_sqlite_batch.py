@@ -16,6 +16,7 @@ from contracts import replay_contract
 from policy.errors import StoreUnavailableError
 from policy.replay import Claim, ClaimRecord, Duplicate, Replay, ReplayLayer
 from policy.revocation import Freeze, Frozen, Revoked
+from proxy.stores import store_problem
 from proxy.stores.replay_sqlite import SqliteReplayStore
 from proxy.stores.sqlite_batch import OpKind, SqliteBatcher
 
@@ -470,3 +471,27 @@ async def test_the_helper_thread_checkpoints_and_the_wal_is_rewound(
         assert raw_count(path, "SELECT COUNT(*) FROM replay_claims") == 400
     finally:
         await store.close()
+
+
+async def test_health_reports_a_store_that_refuses_everything(
+    store: SqliteReplayStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert await store_problem(store) is None
+
+    def broken_fsync(_fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr("proxy.stores.sqlite_batch._sync_file", broken_fsync)
+    with pytest.raises(StoreUnavailableError):
+        await store.claim([rpc(1)], owner=owner(1), budget=None, now=NOW)
+    problem = await store_problem(store)
+    assert problem is not None
+    assert "could not be synced" in problem
+
+
+async def test_health_reports_a_store_that_does_not_answer() -> None:
+    class Stuck:
+        async def frozen(self) -> None:
+            await asyncio.sleep(10)
+
+    assert await store_problem(Stuck(), timeout_s=0.01) == "no answer within 0.01s"  # type: ignore[arg-type]

@@ -87,7 +87,9 @@ def _backend(request: web.Request) -> AdminBackend:
 
 
 async def _health(request: web.Request) -> web.Response:
-    return web.json_response(await _backend(request).health())
+    facts = await _backend(request).health()
+    # 503 while unhealthy, so a load balancer or orchestrator sees it without reading the body
+    return web.json_response(facts, status=200 if facts.get("ok") else 503)
 
 
 async def _sessions(request: web.Request) -> web.Response:

@@ -31,10 +31,11 @@ ROUTES = [
 class FakeBackend:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.healthy = True
 
     async def health(self) -> dict[str, Any]:
         self.calls.append(("health", {}))
-        return {"ok": True}
+        return {"ok": self.healthy, "store": "ok" if self.healthy else "broken"}
 
     async def list_sessions(self) -> list[dict[str, Any]]:
         return [{"topic": "t1"}]
@@ -140,6 +141,17 @@ async def test_sessions_and_metrics_with_the_right_token(client: TestClient[Any,
     assert await sessions.json() == {"sessions": [{"topic": "t1"}]}
     metrics = await client.get("/metrics", headers=_auth(TOKEN))
     assert await metrics.text() == "wcproxy_up 1\n"
+
+
+async def test_health_is_503_while_the_daemon_is_unhealthy(
+    client: TestClient[Any, Any], backend: FakeBackend
+) -> None:
+    healthy = await client.get("/health", headers=_auth(TOKEN))
+    assert healthy.status == 200
+    backend.healthy = False
+    broken = await client.get("/health", headers=_auth(TOKEN))
+    assert broken.status == 503
+    assert await broken.json() == {"ok": False, "store": "broken"}
 
 
 async def test_unknown_proposal_is_404_and_bad_id_is_400(client: TestClient[Any, Any]) -> None:

@@ -495,3 +495,29 @@ async def test_health_reports_a_store_that_does_not_answer() -> None:
             await asyncio.sleep(10)
 
     assert await store_problem(Stuck(), timeout_s=0.01) == "no answer within 0.01s"  # type: ignore[arg-type]
+
+
+async def test_a_claim_is_not_answered_before_its_wal_fsync_returns(
+    store: SqliteReplayStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from proxy.stores import sqlite_batch
+
+    real_sync = sqlite_batch._sync_file
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_sync(fd: int) -> None:
+        entered.set()
+        release.wait(10)
+        real_sync(fd)
+
+    monkeypatch.setattr(sqlite_batch, "_sync_file", slow_sync)
+    task = asyncio.ensure_future(store.claim([rpc(1)], owner=owner(1), budget=None, now=NOW))
+    assert await asyncio.to_thread(entered.wait, 5)
+    await asyncio.sleep(0.05)
+    assert not task.done()  # committed, but not on disk yet: nobody may sign on it
+    # meanwhile the loop goes on: reads are answered
+    assert await asyncio.wait_for(store.usage("env-1", NOW), 2) == (Decimal(0), 0)
+    release.set()
+    assert isinstance(await asyncio.wait_for(task, 5), Claim)

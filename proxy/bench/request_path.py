@@ -13,8 +13,9 @@ Reported per wallet:
   and ``SAT_MAX_S``), the proxy's CPU ms per request over that phase, and what one core could do at
   that CPU cost (``cpu_bound_rps_one_core`` = 1000 / cpu_ms);
 * ``half_load``: open-loop requests at half the measured saturation rate (bounded likewise): end-to-end
-  latency p50/p99 at the dApp (dApp -> relay -> wallet -> relay -> dApp) and, for wcproxy, the latency
-  the proxy adds — its request path from the decoded request to the answer handed to the engine, as
+  latency p50/p99 at the dApp (dApp -> relay -> wallet -> relay -> dApp), CPU ms per request at that
+  rate (higher than at saturation: requests arrive one by one and share less), and, for wcproxy,
+  the latency the proxy adds — its request path from the decoded request to the answer handed to the engine, as
   recorded in each audit record (``latency_us``);
 * ``peak_rss_mb`` of the wallet process (VmHWM).
 
@@ -436,12 +437,15 @@ class _Load:
             phase.cpu_s = cpu_after - cpu_before
         return phase
 
-    async def open_loop(self, rate: float, max_requests: int, max_s: float) -> _Phase:
+    async def open_loop(
+        self, rate: float, max_requests: int, max_s: float, pid: int | None = None
+    ) -> _Phase:
         """Requests started at a fixed ``rate`` (per second), whatever the answers do."""
         phase = _Phase()
         count = max(1, min(max_requests, int(rate * max_s)))
         interval = 1.0 / rate
         loop = asyncio.get_running_loop()
+        cpu_before = _cpu_s(pid) if pid else None
         start = loop.time()
         tasks = []
         for n in range(count):
@@ -455,6 +459,9 @@ class _Load:
         for task in tasks:
             task.cancel()
         phase.elapsed_s = loop.time() - start
+        cpu_after = _cpu_s(pid) if pid else None
+        if cpu_before is not None and cpu_after is not None:
+            phase.cpu_s = cpu_after - cpu_before
         return phase
 
 
@@ -486,6 +493,12 @@ def _figures(sat: _Phase, half: _Phase, rate: float) -> dict[str, Any]:
             "errors": dict(half.errors),
             "latency_p50_ms": _pct(half.latencies_ms, 50),
             "latency_p99_ms": _pct(half.latencies_ms, 99),
+            # requests arrive one by one here, so less is shared per request than at saturation
+            "cpu_ms_per_request": (
+                round(half.cpu_s * 1000 / half.ok, 3)
+                if half.cpu_s is not None and half.ok
+                else None
+            ),
         },
     }
 
@@ -506,7 +519,7 @@ async def _measure(
     rate = max(1.0, sat.ok / sat.elapsed_s / 2) if sat.elapsed_s else 1.0
     if mark is not None:
         await mark("half_load")
-    half = await load.open_loop(rate, HALF_MAX_REQUESTS, half_max_s)
+    half = await load.open_loop(rate, HALF_MAX_REQUESTS, half_max_s, pid)
     if mark is not None:
         await mark("end")
     return sat, half, rate

@@ -12,7 +12,7 @@ from typing import Any
 from walletconnect.engine.commands import Command
 from walletconnect.engine.core import EngineConfig, EngineCore
 from walletconnect.engine.dapp import DappEngine
-from walletconnect.engine.events import EngineEvent
+from walletconnect.engine.events import EngineEvent, ProposalReceived
 from walletconnect.engine.relay_bridge import apply_commands
 from walletconnect.engine.wallet import WalletEngine
 from walletconnect.relay.client import MessageReceived, RelayClientProtocol
@@ -128,20 +128,25 @@ class EnginePair:
         return events
 
 
+def proposed_pair(**connect: Any) -> tuple[EnginePair, ProposalReceived]:
+    """A pair whose dApp proposed a session (``connect`` arguments, default: the optional
+    namespaces) and whose wallet received it; returns the pair and the wallet's proposal event."""
+    pair = EnginePair()
+    pairing, uri = pair.dapp.create_pairing(pair.now)
+    pair.dapp.connect(pairing.topic, pair.now, **(connect or {"optional_namespaces": OPTIONAL_NS}))
+    pair.pump()
+    pair.wallet.pair(uri, pair.now)
+    pair.pump()
+    [proposal] = [e for e in pair.take("wallet") if isinstance(e, ProposalReceived)]
+    return pair, proposal
+
+
 def settled_pair(*, drain: bool = False) -> tuple[EnginePair, str]:
     """A pair with one settled session (proposed, approved, acknowledged); returns it and the topic.
 
     ``drain`` discards the events the handshake left on both sides.
     """
-    from walletconnect.engine.events import ProposalReceived
-
-    pair = EnginePair()
-    pairing, uri = pair.dapp.create_pairing(pair.now)
-    pair.dapp.connect(pairing.topic, pair.now, optional_namespaces=OPTIONAL_NS)
-    pair.pump()
-    pair.wallet.pair(uri, pair.now)
-    pair.pump()
-    [proposal] = [e for e in pair.take("wallet") if isinstance(e, ProposalReceived)]
+    pair, proposal = proposed_pair()
     session = pair.wallet.approve(proposal.proposal.id, SESSION_NS, pair.now)
     pair.pump()
     if drain:

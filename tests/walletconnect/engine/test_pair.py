@@ -6,7 +6,14 @@ import base64
 import json
 
 import pytest
-from wc_engine_pair import ACCOUNT, OPTIONAL_NS, SESSION_NS, EnginePair, settled_pair
+from wc_engine_pair import (
+    ACCOUNT,
+    OPTIONAL_NS,
+    SESSION_NS,
+    EnginePair,
+    proposed_pair,
+    settled_pair,
+)
 
 from walletconnect.crypto import derive_sym_key
 from walletconnect.engine.commands import Publish, Unsubscribe
@@ -152,13 +159,7 @@ def test_wallet_disconnect_reaches_dapp() -> None:
 
 
 def test_reject_proposal() -> None:
-    pair = EnginePair()
-    pairing, uri = pair.dapp.create_pairing(pair.now)
-    pair.dapp.connect(pairing.topic, pair.now, optional_namespaces=OPTIONAL_NS)
-    pair.pump()
-    pair.wallet.pair(uri, pair.now)
-    pair.pump()
-    [proposal] = _of(pair.take("wallet"), ProposalReceived)
+    pair, proposal = proposed_pair()
     pair.wallet.reject(proposal.proposal.id, pair.now)
     pair.pump()
     [rejected] = _of(pair.take("dapp"), ProposalRejected)
@@ -167,18 +168,9 @@ def test_reject_proposal() -> None:
 
 
 def test_approve_validates_namespaces() -> None:
-    pair = EnginePair()
-    pairing, uri = pair.dapp.create_pairing(pair.now)
-    pair.dapp.connect(
-        pairing.topic,
-        pair.now,
-        optional_namespaces={},
-        required_namespaces={"eip155": OPTIONAL_NS["eip155"]},
+    pair, proposal = proposed_pair(
+        optional_namespaces={}, required_namespaces={"eip155": OPTIONAL_NS["eip155"]}
     )
-    pair.pump()
-    pair.wallet.pair(uri, pair.now)
-    pair.pump()
-    [proposal] = _of(pair.take("wallet"), ProposalReceived)
     pid = proposal.proposal.id
     bad_accounts = {"eip155": {**SESSION_NS["eip155"], "accounts": ["nope"]}}
     bad_methods = {"eip155": {**SESSION_NS["eip155"], "methods": [""]}}

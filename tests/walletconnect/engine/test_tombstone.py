@@ -6,11 +6,10 @@ import json
 from collections.abc import Sequence
 
 import pytest
-from wc_engine_pair import ACCOUNT, OPTIONAL_NS, SESSION_NS, EnginePair
+from wc_engine_pair import ACCOUNT, EnginePair, settled_pair
 
 from walletconnect.engine.commands import Publish, Subscribe, Unsubscribe
 from walletconnect.engine.events import (
-    ProposalReceived,
     RequestReceived,
     ResponseReceived,
     RevokedRequestReceived,
@@ -29,18 +28,8 @@ def _of(events: Sequence[object], kind: type) -> list:  # type: ignore[type-arg]
 
 
 def settled() -> tuple[EnginePair, str, bytes]:
-    pair = EnginePair()
-    pairing, uri = pair.dapp.create_pairing(pair.now)
-    pair.dapp.connect(pairing.topic, pair.now, optional_namespaces=OPTIONAL_NS)
-    pair.pump()
-    pair.wallet.pair(uri, pair.now)
-    pair.pump()
-    [proposal] = _of(pair.take("wallet"), ProposalReceived)
-    session = pair.wallet.approve(proposal.proposal.id, SESSION_NS, pair.now)
-    pair.pump()
-    pair.take("wallet")
-    pair.take("dapp")
-    return pair, session.topic, pair.wallet._sym_keys[session.topic]
+    pair, topic = settled_pair(drain=True)
+    return pair, topic, pair.wallet._sym_keys[topic]
 
 
 def raw_request(pair: EnginePair, topic: str, key: bytes, rpc_id: int) -> str:

@@ -671,13 +671,13 @@ class SqliteReplayStore:
         removed = 0
         more = False
         for table, key in (
-            ("replay_keys", "(layer, key)"),
+            ("replay_keys", "layer, key"),  # its primary key (WITHOUT ROWID)
             ("replay_claims", "claim_id"),
             ("replay_budget", "claim_id"),
         ):
             cur = conn.execute(
-                f"DELETE FROM {table} WHERE {key} IN"  # noqa: S608
-                f" (SELECT {key.strip('()')} FROM {table} WHERE expires_at <= ? LIMIT ?)",
+                f"DELETE FROM {table} WHERE ({key}) IN"  # noqa: S608
+                f" (SELECT {key} FROM {table} WHERE expires_at <= ? LIMIT ?)",
                 (now, limit),
             )
             removed += cur.rowcount

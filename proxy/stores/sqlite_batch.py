@@ -55,7 +55,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -184,7 +184,7 @@ class SqliteBatcher:
         return len(self._pending)
 
     async def start(self) -> None:
-        """Open the connection and start the helper thread; raises what ``connect`` raised."""
+        """Open the connection and start the helper threads; raises what ``connect`` raised."""
         self._loop = asyncio.get_running_loop()
         self._drained = asyncio.Event()
         self._drained.set()
@@ -283,7 +283,7 @@ class SqliteBatcher:
         return future
 
     @contextlib.contextmanager
-    def hold(self) -> Any:
+    def hold(self) -> Iterator[None]:
         """Within this block no batch starts: what is submitted meanwhile runs as one batch after it
         (up to ``max_batch``; tests use it to shape batches)."""
         self._held += 1

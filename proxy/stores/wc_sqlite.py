@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from proxy.stores.sqlite_batch import OpKind, SqliteBatcher
+from proxy.stores.sqlite_batch import PAGE_SIZE, OpKind, SqliteBatcher
 from walletconnect.storage import (
     Delete,
     RecordKind,
@@ -63,6 +63,7 @@ _DELETE = "DELETE FROM wc_records WHERE ns = ? AND kind = ? AND key = ?"
 def _connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
     try:
+        conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # as the replay store's (a new file only)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
     except BaseException:

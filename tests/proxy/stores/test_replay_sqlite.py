@@ -69,6 +69,58 @@ async def test_wal_and_full_sync_are_on(tmp_path: Path) -> None:
         conn.close()
 
 
+async def test_a_new_file_gets_small_pages_and_an_existing_file_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    from proxy.stores.sqlite_batch import PAGE_SIZE
+    from proxy.stores.wc_sqlite import SqliteWalletConnectStore
+
+    def page_size(path: Path) -> int:
+        with sqlite3.connect(path) as conn:
+            return int(conn.execute("PRAGMA page_size").fetchone()[0])
+
+    store = await SqliteReplayStore.open(tmp_path / "r.db")
+    wc = await SqliteWalletConnectStore.open(tmp_path / "r.db", batcher=store.batcher)
+    await wc.close()
+    await store.close()
+    own = await SqliteWalletConnectStore.open(tmp_path / "wc.db")
+    await own.close()
+    assert PAGE_SIZE == 1024
+    assert page_size(tmp_path / "r.db") == page_size(tmp_path / "wc.db") == PAGE_SIZE
+
+    with sqlite3.connect(tmp_path / "old.db") as conn:  # a file made with SQLite's default
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE unrelated (x)")
+    assert page_size(tmp_path / "old.db") == 4096
+    old = await SqliteReplayStore.open(tmp_path / "old.db")
+    try:
+        won = await old.claim([contract.rpc(1)], owner=contract.owner(1), budget=None, now=NOW)
+        assert isinstance(won, Claim)
+    finally:
+        await old.close()
+    assert page_size(tmp_path / "old.db") == 4096
+
+
+async def test_claim_ids_sort_in_the_order_claims_were_made(tmp_path: Path) -> None:
+    from proxy.stores.replay_sqlite import ordered_claim_id
+
+    ids = [ordered_claim_id() for _ in range(2000)]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    store = await SqliteReplayStore.open(tmp_path / "r.db")
+    try:
+        claims = [
+            await store.claim([contract.rpc(n)], owner=contract.owner(n), budget=None, now=NOW)
+            for n in range(20)
+        ]
+    finally:
+        await store.close()
+    made = [c.claim_id for c in claims if isinstance(c, Claim)]
+    assert len(made) == 20
+    assert made == sorted(made)
+
+
 async def test_claims_survive_a_restart(tmp_path: Path) -> None:
     keys = [contract.rpc(1), contract.payload(1)]
     store = await SqliteReplayStore.open(tmp_path / "r.db")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from decimal import Decimal
@@ -471,6 +472,50 @@ async def test_the_helper_thread_checkpoints_and_the_wal_is_rewound(
         assert raw_count(path, "SELECT COUNT(*) FROM replay_claims") == 400
     finally:
         await store.close()
+
+
+async def test_a_rewind_syncs_the_checkpointed_database_before_it_pauses_the_writers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite syncs the database file only after a pass that copied every frame: the paused pass.
+    Synced before, that pass has only its own few pages to sync while the writers wait."""
+    import os
+
+    import proxy.stores.sqlite_batch as batch_module
+
+    monkeypatch.setattr(batch_module, "CHECKPOINT_INTERVAL_S", 0.005)
+    monkeypatch.setattr(batch_module, "CHECKPOINT_BYTES", 64 * 1024)
+    monkeypatch.setattr(batch_module, "RESTART_BYTES", 64 * 1024 * 1024)
+    events: list[str] = []
+    real_sync = batch_module._sync_file
+
+    def recording_sync(fd: int) -> None:
+        if os.readlink(f"/proc/self/fd/{fd}").endswith("r.db"):
+            events.append("sync db")
+        real_sync(fd)
+
+    real_pause = batch_module.SqliteBatcher._pause_writes
+
+    def recording_pause(self: SqliteBatcher, paused: threading.Event) -> None:
+        events.append("pause")
+        real_pause(self, paused)
+
+    monkeypatch.setattr(batch_module, "_sync_file", recording_sync)
+    monkeypatch.setattr(batch_module.SqliteBatcher, "_pause_writes", recording_pause)
+    path = tmp_path / "r.db"
+    store = await SqliteReplayStore.open(path)
+    try:
+        for n in range(400):
+            assert isinstance(
+                await store.claim([rpc(n)], owner=owner(n), budget=None, now=NOW), Claim
+            )
+        assert store.batcher.rewinds > 0
+    finally:
+        await store.close()
+    pauses = [i for i, event in enumerate(events) if event == "pause"]
+    assert pauses
+    for i in pauses:
+        assert events[i - 1] == "sync db"
 
 
 async def test_health_reports_a_store_that_refuses_everything(

@@ -234,8 +234,9 @@ class WalletConnectStore(Protocol):
     * ``apply`` is atomic: after it returns, all of ``changes`` are durable, in order; if it
       raises, none is. Durable means it survives the process being killed; a backend may leave
       request bookkeeping alone (only ``history`` / ``pending_request`` records) to be synced to
-      the disk with its next other write, so a power cut may forget the last moments of it. Concurrent ``apply`` calls are serialised. A value of the wrong type
-      raises ``TypeError`` before anything is written; backend failures raise StoreError.
+      the disk with its next other write, so a power cut may forget the last moments of it.
+      Concurrent ``apply`` calls are serialised. A value of the wrong type raises ``TypeError``
+      before anything is written; backend failures raise StoreError.
     * ``load`` returns everything stored under this store's namespace, as fresh objects.
     * ``get`` returns one value or None.
     * Different namespaces in the same backend never see each other's records.

@@ -14,7 +14,7 @@ process kill but not a power cut, which could lose a claim whose signature alrea
 
 All sqlite3 calls go through :mod:`proxy.stores.sqlite_batch` (sqlite3 directly, not aiosqlite):
 statements run on the event loop thread (microseconds each on a hot file; the write lock is
-waited for without blocking the loop), the fsync and WAL checkpoints on a helper thread; sqlite3
+waited for without blocking the loop), the fsync and WAL checkpoints on helper threads; sqlite3
 errors become :class:`policy.errors.StoreUnavailableError`. Calls are group-committed: everything
 submitted before the loop gets round to the batcher runs (up to ``max_batch``) in arrival order in
 ONE ``BEGIN IMMEDIATE`` transaction (a write that fails is rolled back alone and fails only its

@@ -35,10 +35,12 @@ blocks on one); a second helper thread, on its own connection, copies new WAL fr
 database every :data:`CHECKPOINT_INTERVAL_S` (``PASSIVE``), so a WAL fsync never waits behind a
 checkpoint. SQLite starts the WAL over only when a write begins after a checkpoint caught up with
 every frame, which a checkpoint running beside a busy writer rarely does; so once the WAL holds
-:data:`CHECKPOINT_BYTES`, the thread pauses the loop's batches for a second, short checkpoint (the
-frames written since the first) and the next write rewinds the WAL. If another process keeps it from
-catching up, a ``RESTART`` checkpoint (which waits for the write lock) runs beyond
-:data:`RESTART_BYTES`.
+:data:`CHECKPOINT_BYTES`, the thread pauses the loop's batches for one last, short pass, and the next
+write rewinds the WAL. SQLite syncs the database file only after a pass that copied every frame (the
+paused one), so before pausing the thread syncs the database itself and copies what was committed
+meanwhile: the writers then wait for a few pages, not for everything copied since the last rewind.
+If another process keeps it from catching up, a ``RESTART`` checkpoint (which waits for the write
+lock) runs beyond :data:`RESTART_BYTES`.
 
 A caller cancelled while waiting is simply not answered; an operation already taken into a batch
 still runs (a cancelled claim may commit — its keys then stay held, which is the safe side), one

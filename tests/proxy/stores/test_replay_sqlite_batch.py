@@ -545,8 +545,6 @@ async def test_health_reports_a_store_that_does_not_answer() -> None:
 async def test_a_claim_is_not_answered_before_its_wal_fsync_returns(
     store: SqliteReplayStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import threading
-
     from proxy.stores import sqlite_batch
 
     real_sync = sqlite_batch._sync_file

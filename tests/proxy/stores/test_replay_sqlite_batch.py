@@ -518,6 +518,60 @@ async def test_a_rewind_syncs_the_checkpointed_database_before_it_pauses_the_wri
         assert events[i - 1] == "sync db"
 
 
+async def test_checkpointed_pages_are_written_back_in_chunks_before_any_database_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After every copy pass the checkpoint thread writes the copied pages out chunk by chunk, so
+    no sync of the database file (and no paused pass) sends them all to the disk in one burst."""
+    import os
+
+    import proxy.stores.sqlite_batch as batch_module
+
+    monkeypatch.setattr(batch_module, "CHECKPOINT_INTERVAL_S", 0.005)
+    monkeypatch.setattr(batch_module, "CHECKPOINT_BYTES", 64 * 1024)
+    monkeypatch.setattr(batch_module, "RESTART_BYTES", 64 * 1024 * 1024)
+    events: list[str] = []
+    real_sync, real_write_back = batch_module._sync_file, batch_module.write_back
+
+    def is_db(fd: int) -> bool:
+        return os.readlink(f"/proc/self/fd/{fd}").endswith("r.db")
+
+    def recording_sync(fd: int) -> None:
+        if is_db(fd):
+            events.append("sync db")
+        real_sync(fd)
+
+    def recording_write_back(fd: int) -> bool:
+        assert is_db(fd)
+        events.append("write back")
+        return real_write_back(fd)
+
+    real_pause = batch_module.SqliteBatcher._pause_writes
+
+    def recording_pause(self: SqliteBatcher, paused: threading.Event) -> None:
+        events.append("pause")
+        real_pause(self, paused)
+
+    monkeypatch.setattr(batch_module, "_sync_file", recording_sync)
+    monkeypatch.setattr(batch_module, "write_back", recording_write_back)
+    monkeypatch.setattr(batch_module.SqliteBatcher, "_pause_writes", recording_pause)
+    path = tmp_path / "r.db"
+    store = await SqliteReplayStore.open(path)
+    try:
+        for n in range(400):
+            assert isinstance(
+                await store.claim([rpc(n)], owner=owner(n), budget=None, now=NOW), Claim
+            )
+        assert store.batcher.rewinds > 0
+    finally:
+        await store.close()
+    syncs = [i for i, event in enumerate(events) if event == "sync db"]
+    assert syncs
+    assert "pause" in events
+    for i in syncs:
+        assert events[i - 1] == "write back", events[max(0, i - 4) : i + 1]
+
+
 async def test_health_reports_a_store_that_refuses_everything(
     store: SqliteReplayStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

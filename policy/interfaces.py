@@ -6,7 +6,7 @@ Implementations: :class:`policy.memory.MemoryReplayStore` (reference, tests), an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from policy.replay import (
@@ -46,6 +46,9 @@ class ReplayStore(Protocol):
     * **Durable before it returns.** A won claim survives a crash of the claiming process; its keys
       stay "in flight" until their TTL, so a crash between claim and complete never leads to a
       second signature (a retry gets ``Duplicate(in_flight=True)``, a new request ``Replay``).
+      ``decided`` may come earlier: a claim seen by later calls but then not made durable fails
+      ``claim`` with :class:`policy.errors.StoreUnavailableError`, and so does every claim made
+      after it on that handle (they are never durable without it).
     * **Duplicate vs replay.** When an existing key belongs to the *same request* (same topic,
       JSON-RPC id and payload hash, see :meth:`RequestIdentity.same_request`) the outcome is
       :class:`Duplicate` carrying the stored result (or ``in_flight``). Otherwise the first held key,
@@ -83,10 +86,15 @@ class ReplayStore(Protocol):
         budget: BudgetCharge | None,
         now: float,
         session: str | None = None,
+        decided: Callable[[ClaimOutcome], None] | None = None,
     ) -> ClaimOutcome:
         """Atomically claim every key (and charge the budget) for ``owner``, or say why not.
 
         ``session``: also refuse (``Revoked``) when this session is revoked — same atomic step.
+        ``decided``: called once with the outcome, before ``claim`` returns, as soon as every later
+        call on this store sees it (SQLite: at the commit, before the fsync). A caller that orders
+        its claims may start deciding the next one then; it acts on this one (signs) only once
+        ``claim`` has returned it. Not called when ``claim`` raises before deciding.
         """
         ...
 

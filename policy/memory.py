@@ -99,8 +99,22 @@ class MemoryReplayStore:
         budget: BudgetCharge | None,
         now: float,
         session: str | None = None,
+        decided: Callable[[ClaimOutcome], None] | None = None,
     ) -> ClaimOutcome:
         """Atomically check freeze and revocation, claim every key and charge the budget."""
+        outcome = self._claim(keys, owner, budget, now, session)
+        if decided is not None:
+            decided(outcome)
+        return outcome
+
+    def _claim(
+        self,
+        keys: Sequence[ReplayKey],
+        owner: RequestIdentity,
+        budget: BudgetCharge | None,
+        now: float,
+        session: str | None,
+    ) -> ClaimOutcome:
         if self._freeze is not None:
             return Frozen(self._freeze)
         if session is not None and session in self._revocations:

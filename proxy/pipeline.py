@@ -31,6 +31,7 @@ from policy.replay import (
     BudgetCharge,
     BudgetExceeded,
     Claim,
+    ClaimOutcome,
     Duplicate,
     Replay,
     ReplayPolicy,
@@ -100,6 +101,25 @@ class Silence:
 
 
 Outcome = Answer | Refusal | Silence
+
+
+class _OrderedSection:
+    """A session's ordered section (its lock), left at most once: early, or when the request is."""
+
+    __slots__ = ("_lock", "inside")
+
+    def __init__(self, lock: asyncio.Lock) -> None:
+        self._lock = lock
+        self.inside = False
+
+    async def enter(self) -> None:
+        await self._lock.acquire()
+        self.inside = True
+
+    def leave(self) -> None:
+        if self.inside:
+            self.inside = False
+            self._lock.release()
 
 
 @dataclass(slots=True)
@@ -253,8 +273,13 @@ class RequestPipeline:
             return self._refuse(trace, replay_error(stale))
         transaction: dict[str, Any] | None = None
         # Filling (nonce, gas, fees), deciding and claiming run in the session's ordered section, so
-        # two transactions of one session never get the same nonce from the node.
-        async with self._lock(session.topic):
+        # two transactions of one session never get the same nonce from the node. A won claim ends
+        # the section as soon as the store has decided it (every later claim sees it), not when it
+        # is durable: the session's next request is decided while this one's fsync runs, and this
+        # one is signed only once the claim is durable (when ``claim`` returns).
+        section = _OrderedSection(self._lock(session.topic))
+        await section.enter()
+        try:
             if request.method in _TX_METHODS:
                 filled = await self._prepare_transaction(signing)
                 if isinstance(filled, Refusal):
@@ -272,11 +297,21 @@ class RequestPipeline:
                     request_id=signing.request_id,
                     expires_at=signing.expires_at,
                 )
-            claimed = await self._decide_and_claim(signing, session, trace, now)
+            filled_signing, filled_tx = signing, transaction
+
+            def decided(outcome: object) -> None:
+                if isinstance(outcome, Claim) and section.inside:
+                    if filled_tx is not None:
+                        self._note_nonce(filled_signing, filled_tx)
+                    section.leave()
+
+            claimed = await self._decide_and_claim(signing, session, trace, now, decided)
             if isinstance(claimed, Refusal):
                 await self._observe(self._facts(session, trace, claimed), trace)
-            elif isinstance(claimed, Claim) and transaction is not None:
-                self._note_nonce(signing, transaction)
+            elif isinstance(claimed, Claim):
+                decided(claimed)  # a store that returned without calling it
+        finally:
+            section.leave()
         if not isinstance(claimed, Claim):
             return claimed
         return await self._execute(signing, session, trace, claimed, transaction)
@@ -323,7 +358,12 @@ class RequestPipeline:
             )
 
     async def _decide_and_claim(
-        self, signing: SigningRequest, session: SessionView, trace: _Trace, now: float
+        self,
+        signing: SigningRequest,
+        session: SessionView,
+        trace: _Trace,
+        now: float,
+        decided: Callable[[ClaimOutcome], None],
     ) -> Claim | Outcome:
         envelope = session.envelope
         envelope_id = envelope.envelope_id
@@ -382,7 +422,7 @@ class RequestPipeline:
             session=session.topic,
         )
         outcome = await self.store.claim(
-            keys, owner=owner, budget=charge, now=now, session=session.topic
+            keys, owner=owner, budget=charge, now=now, session=session.topic, decided=decided
         )
         self.metrics.decision_latency.observe(time.perf_counter() - started)
         if isinstance(outcome, Claim):

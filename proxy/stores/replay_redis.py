@@ -43,7 +43,7 @@ import asyncio
 import contextlib
 import json
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar, cast
 
@@ -414,8 +414,22 @@ class RedisReplayStore:
         budget: BudgetCharge | None,
         now: float,
         session: str | None = None,
+        decided: Callable[[ClaimOutcome], None] | None = None,
     ) -> ClaimOutcome:
         """Atomically check freeze and revocation, claim every key, charge the budget (one script)."""
+        outcome = await self._claim_script(keys, owner, budget, now, session)
+        if decided is not None:
+            decided(outcome)
+        return outcome
+
+    async def _claim_script(
+        self,
+        keys: Sequence[ReplayKey],
+        owner: RequestIdentity,
+        budget: BudgetCharge | None,
+        now: float,
+        session: str | None,
+    ) -> ClaimOutcome:
         unique = unique_keys(keys)
         claim_id = self.claim_ids()
         now_ms = _ms(now)

@@ -240,11 +240,17 @@ class SqliteReplayStore:
         """Write transactions committed by this handle so far (one per batch; tests, metrics)."""
         return self._batcher.commits
 
-    async def _submit(self, kind: OpKind, fn: Callable[..., T], *args: object) -> T:
+    async def _submit(
+        self,
+        kind: OpKind,
+        fn: Callable[..., T],
+        *args: object,
+        committed: Callable[[T], None] | None = None,
+    ) -> T:
         if self._closed:
             raise StoreUnavailableError("replay store is closed")
         try:
-            return await self._batcher.submit(kind, fn, *args)
+            return await self._batcher.submit(kind, fn, *args, committed=committed)
         except sqlite3.Error as exc:
             log.warning("replay_store_error", backend="sqlite", error=str(exc))
             raise StoreUnavailableError(f"replay store (sqlite) failed: {exc}") from exc
@@ -261,8 +267,10 @@ class SqliteReplayStore:
         budget: BudgetCharge | None,
         now: float,
         session: str | None = None,
+        decided: Callable[[ClaimOutcome], None] | None = None,
     ) -> ClaimOutcome:
-        """Atomically check freeze and revocation, claim every key and charge the budget."""
+        """Atomically check freeze and revocation, claim every key and charge the budget;
+        ``decided`` hears the outcome at the commit, before the fsync."""
         return await self._submit(
             OpKind.WRITE,
             self._claim_tx,
@@ -272,6 +280,7 @@ class SqliteReplayStore:
             now,
             self.claim_ids(),
             session,
+            committed=decided,
         )
 
     async def complete(self, claim: Claim, result: str, now: float) -> bool:

@@ -20,7 +20,10 @@ Durability: a batch holding any :attr:`OpKind.WRITE` (or a :attr:`OpKind.SOLO` o
 answered only once the helper thread has ``fsync``-ed the WAL file after its ``COMMIT``, which is
 what ``synchronous=FULL`` guarantees, and one fsync covers every batch committed before it started
 (group commit across batches, while the loop goes on with the next one). A batch whose writes are
-all :attr:`OpKind.LAZY_WRITE` is answered at its ``COMMIT`` (the next fsync covers it). If
+all :attr:`OpKind.LAZY_WRITE` is answered at its ``COMMIT`` (the next fsync covers it). A caller
+may also hear its result at the ``COMMIT`` (``submit(..., committed=hook)``), before it is durable:
+later operations see it from then on, so an ordered caller can go on deciding (the replay store's
+claims, for the next request of a session) while the fsync runs. If
 ``BEGIN``, ``COMMIT`` or the fsync fails, every operation of the batch fails with that error, so
 nobody is told of a write that is not durable; after a failed fsync the batcher refuses all further
 work (the kernel may have dropped the unsynced pages: fail closed, restart to recover).
@@ -129,6 +132,7 @@ class _Op:
     kind: OpKind
     fn: Callable[[], Any]
     future: asyncio.Future[Any]
+    committed: Callable[[Any], None] | None = None
     ok: bool = False
     value: Any = field(default=None)
 
@@ -288,9 +292,20 @@ class SqliteBatcher:
             self._stopped.set_exception(error)
         await asyncio.shield(self._stopped)
 
-    def submit(self, kind: OpKind, fn: Callable[..., T], *args: object) -> asyncio.Future[T]:
+    def submit(
+        self,
+        kind: OpKind,
+        fn: Callable[..., T],
+        *args: object,
+        committed: Callable[[T], None] | None = None,
+    ) -> asyncio.Future[T]:
         """Queue ``fn(*args)`` for the next batch; the future resolves once its batch is durable
-        (at its ``COMMIT`` for reads and lazy writes)."""
+        (at its ``COMMIT`` for reads and lazy writes).
+
+        ``committed`` (if given) is called on the loop with the operation's result as soon as its
+        batch has committed, before the fsync: from then on every later operation sees it. It is
+        not called when the operation or its batch fails, nor for a caller that was cancelled.
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         if self._stopping or self._conn is None:
@@ -303,7 +318,7 @@ class SqliteBatcher:
             future.set_exception(self._broken)
             return future
         call = (lambda: fn(*args)) if args else fn
-        self._pending.append(_Op(kind, call, future))
+        self._pending.append(_Op(kind, call, future, committed))
         self._schedule()
         return future
 
@@ -426,6 +441,7 @@ class SqliteBatcher:
             self._fail(ops, exc)
             return
         self.commits += 1
+        _tell_committed(ops)
         self._done(ops, durable=any(op.kind is OpKind.WRITE for op in ops))
 
     def _run_all(self, ops: list[_Op], *, savepoints: bool) -> bool:
@@ -476,7 +492,9 @@ class SqliteBatcher:
             self._broken = sqlite3.OperationalError(f"the store's WAL could not be synced: {error}")
             log.error("sqlite_fsync_failed", error=str(error))
         for ops in batches:
-            if error is not None:
+            # After a failed fsync a later one may succeed without the pages the failed one lost
+            # (Linux reports a writeback error once): nothing committed after it counts as durable.
+            if self._broken is not None:
                 for op in ops:
                     op.ok, op.value = False, self._broken
             _settle(ops)
@@ -633,6 +651,16 @@ def _call(op: _Op) -> bool:
     except Exception as exc:  # noqa: BLE001 - goes to the caller's future
         op.ok, op.value = False, exc
     return op.ok
+
+
+def _tell_committed(ops: list[_Op]) -> None:
+    for op in ops:
+        if op.committed is None or not op.ok or op.future.done():
+            continue
+        try:
+            op.committed(op.value)
+        except Exception:  # a caller's hook must not break the batch
+            log.exception("sqlite_batch_committed_hook_failed")
 
 
 def _settle(ops: list[_Op]) -> None:

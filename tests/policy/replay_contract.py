@@ -133,6 +133,21 @@ class ReplayStoreContract:
         assert isinstance(again, Claim)
         assert (await store.usage("env-1", NOW)).calls == 0
 
+    async def test_decided_hears_every_outcome_once_before_claim_returns(
+        self, store: ReplayStore
+    ) -> None:
+        heard: list[object] = []
+        won = await store.claim(
+            [rpc(1), payload(1)], owner=owner(1), budget=None, now=NOW, decided=heard.append
+        )
+        assert isinstance(won, Claim)
+        assert heard == [won]
+        refused = await store.claim(
+            [rpc(2), payload(1)], owner=owner(2), budget=None, now=NOW, decided=heard.append
+        )
+        assert isinstance(refused, Replay)
+        assert heard == [won, refused]
+
     async def test_first_held_key_in_order_names_the_layer(self, store: ReplayStore) -> None:
         nonce = key(ReplayLayer.PERMIT_NONCE, 1, "0xt", "0xacc", 1)
         await store.claim([rpc(1), payload(1), nonce], owner=owner(1), budget=None, now=NOW)

@@ -364,3 +364,60 @@ async def test_usage_is_read_only_for_envelopes_with_a_budget_or_call_limit(h: H
     assert isinstance(refused, Refusal)
     assert "max_calls_exceeded" in str(refused.error.data)
     assert store.usage_reads == 2
+
+
+class _DurableLaterStore(MemoryReplayStore):
+    """Decides each claim at once (``decided``), makes it 'durable' only when ``durable`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.durable = asyncio.Event()
+        self.decided: list[object] = []
+
+    async def claim(self, keys: Any, **kwargs: Any) -> Any:
+        hook = kwargs.pop("decided", None)
+
+        def heard(outcome: Any) -> None:
+            self.decided.append(outcome)
+            if hook is not None:
+                hook(outcome)
+
+        outcome = await super().claim(keys, decided=heard, **kwargs)
+        await self.durable.wait()
+        return outcome
+
+
+async def _until(condition: Any) -> None:
+    for _ in range(200):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+
+
+async def test_a_sessions_next_request_is_decided_while_the_last_claim_becomes_durable(
+    h: Harness,
+) -> None:
+    store = h.pipeline.store = _DurableLaterStore()
+    first = asyncio.create_task(h.run(h.request("personal_sign", [_message("one"), h.account])))
+    second = asyncio.create_task(h.run(h.request("personal_sign", [_message("two"), h.account])))
+    await _until(lambda: len(store.decided) == 2)
+    assert [type(o).__name__ for o in store.decided] == ["Claim", "Claim"]
+    assert not first.done()  # decided, not durable: not signed, not answered
+    assert not second.done()
+    store.durable.set()
+    assert isinstance(await first, Answer)
+    assert isinstance(await second, Answer)
+
+
+async def test_the_next_decision_still_sees_the_claim_before_it(h: Harness) -> None:
+    store = h.pipeline.store = _DurableLaterStore()
+    h.view = replace(h.view, envelope=_envelope(maxCalls=1))
+    first = asyncio.create_task(h.run(h.request("personal_sign", [_message("one"), h.account])))
+    second = asyncio.create_task(h.run(h.request("personal_sign", [_message("two"), h.account])))
+    # decided (and refused) while the first claim is not yet durable
+    refused = await asyncio.wait_for(second, 2)
+    assert isinstance(refused, Refusal)
+    assert "max_calls_exceeded" in str(refused.error.data)
+    assert not first.done()
+    store.durable.set()
+    assert isinstance(await first, Answer)

@@ -572,6 +572,87 @@ async def test_checkpointed_pages_are_written_back_in_chunks_before_any_database
         assert events[i - 1] == "write back", events[max(0, i - 4) : i + 1]
 
 
+async def test_a_claim_is_decided_at_its_commit_and_answered_after_its_fsync(
+    store: SqliteReplayStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``decided`` lets an ordered caller go on while the fsync runs; ``claim`` still waits for it,
+    and a claim decided meanwhile sees the first one."""
+    from proxy.stores import sqlite_batch
+
+    real_sync = sqlite_batch._sync_file
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_sync(fd: int) -> None:
+        entered.set()
+        release.wait(10)
+        real_sync(fd)
+
+    monkeypatch.setattr(sqlite_batch, "_sync_file", slow_sync)
+    heard: list[object] = []
+    first = asyncio.ensure_future(
+        store.claim(
+            [rpc(1), payload(1)], owner=owner(1), budget=None, now=NOW, decided=heard.append
+        )
+    )
+    assert await asyncio.to_thread(entered.wait, 5)
+    await asyncio.sleep(0.02)
+    assert len(heard) == 1
+    assert isinstance(heard[0], Claim)  # decided: every later call sees it ...
+    assert not first.done()  # ... but not durable yet: nobody may sign on it
+    second = asyncio.ensure_future(
+        store.claim(
+            [rpc(2), payload(1)], owner=owner(2), budget=None, now=NOW, decided=heard.append
+        )
+    )
+    await asyncio.sleep(0.05)
+    assert len(heard) == 2
+    assert isinstance(heard[1], Replay)  # decided seeing the first claim, while its fsync runs
+    release.set()
+    assert await asyncio.wait_for(first, 5) is heard[0]
+    assert await asyncio.wait_for(second, 5) is heard[1]
+
+
+async def test_nothing_committed_after_a_failed_fsync_is_reported_durable(
+    store: SqliteReplayStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Linux reports a lost write once: the fsync after a failed one may succeed. A claim committed
+    after the failure (its WAL frames follow the lost ones) must fail all the same."""
+    from proxy.stores import sqlite_batch
+
+    real_sync = sqlite_batch._sync_file
+    calls = 0
+    entered, release = threading.Event(), threading.Event()
+
+    def fail_once(fd: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            entered.set()
+            release.wait(10)
+            raise OSError(5, "Input/output error")
+        real_sync(fd)
+
+    monkeypatch.setattr(sqlite_batch, "_sync_file", fail_once)
+    heard: list[object] = []
+    first = asyncio.ensure_future(
+        store.claim([rpc(1)], owner=owner(1), budget=None, now=NOW, decided=heard.append)
+    )
+    assert await asyncio.to_thread(entered.wait, 5)
+    second = asyncio.ensure_future(
+        store.claim([rpc(2)], owner=owner(2), budget=None, now=NOW, decided=heard.append)
+    )
+    for _ in range(100):  # the second batch commits while the first fsync hangs
+        if len(heard) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert [type(o) for o in heard] == [Claim, Claim]
+    release.set()
+    for task in (first, second):
+        with pytest.raises(StoreUnavailableError, match="could not be synced"):
+            await asyncio.wait_for(task, 5)
+    assert calls == 2  # the second fsync ran and succeeded: the second claim failed regardless
+
+
 async def test_health_reports_a_store_that_refuses_everything(
     store: SqliteReplayStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -62,7 +62,7 @@ async def test_wal_and_full_sync_are_on(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "r.db")
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
         pk = conn.execute("PRAGMA table_info(replay_keys)").fetchall()
         assert {row[1] for row in pk if row[5]} == {"layer", "key"}  # uniqueness is the primary key
     finally:
@@ -264,6 +264,80 @@ async def test_schema_2_file_gets_its_budget_totals_rebuilt(tmp_path: Path) -> N
         assert (usage.spent_usd, usage.calls) == (Decimal(6), 3)
     finally:
         await again.close()
+
+
+def raw_keys(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM replay_keys").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def _indexes(path: Path) -> set[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        }
+    finally:
+        conn.close()
+
+
+async def test_schema_3_file_loses_its_index_of_keys_by_claim_and_abort_still_releases(
+    tmp_path: Path,
+) -> None:
+    """Schema 4 writes one B-tree fewer per key: ``abort`` deletes the keys its claim carries."""
+    path = tmp_path / "r.db"
+    store = await SqliteReplayStore.open(path)
+    won = await store.claim(
+        [contract.rpc(1), contract.payload(1)],
+        owner=contract.owner(1),
+        budget=contract.charge("2"),
+        now=NOW,
+    )
+    assert isinstance(won, Claim)
+    await store.close()
+    assert "replay_keys_claim" not in _indexes(path)  # a new file never had it
+    conn = sqlite3.connect(path)  # as a schema-3 file
+    conn.execute("CREATE INDEX replay_keys_claim ON replay_keys (claim_id)")
+    conn.execute("PRAGMA user_version = 3")
+    conn.commit()
+    conn.close()
+    again = await SqliteReplayStore.open(path)
+    try:
+        assert "replay_keys_claim" not in _indexes(path)
+        assert await again.abort(won, NOW + 1)
+        assert raw_keys(path) == 0
+        assert (await again.usage("env-1", NOW + 1)).calls == 0  # refunded
+        retry = await again.claim(
+            [contract.rpc(1), contract.payload(1)],
+            owner=contract.owner(2),
+            budget=None,
+            now=NOW + 1,
+        )
+        assert isinstance(retry, Claim)  # the keys were released
+    finally:
+        await again.close()
+
+
+async def test_abort_leaves_a_key_another_claim_took_over_after_it_expired(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    store = await SqliteReplayStore.open(path)
+    short, long = contract.rpc(1, ttl_s=1), contract.payload(1, ttl_s=100)
+    try:
+        won = await store.claim([short, long], owner=contract.owner(1), budget=None, now=NOW)
+        assert isinstance(won, Claim)
+        # the short key expired; another request takes it while the first is still in flight
+        took = await store.claim([short], owner=contract.owner(2), budget=None, now=NOW + 2)
+        assert isinstance(took, Claim)
+        assert await store.abort(won, NOW + 2)
+        replay = await store.claim([short], owner=contract.owner(3), budget=None, now=NOW + 2)
+        assert isinstance(replay, Replay)  # still held by the claim that took it over
+        free = await store.claim([long], owner=contract.owner(4), budget=None, now=NOW + 2)
+        assert isinstance(free, Claim)  # the aborted claim's own key was released
+    finally:
+        await store.close()
 
 
 async def test_a_claim_is_answered_after_the_wal_fsync_and_complete_survives_a_restart(

@@ -11,6 +11,8 @@ commits. ``complete()`` (storing the answer of a signed claim) is a lazy write, 
 ``COMMIT``: its frame reaches the disk with the next fsync; a power cut before that leaves the
 claim in flight, so a retry is ignored, never re-signed. Not syncing claims at all would survive a
 process kill but not a power cut, which could lose a claim whose signature already left the proxy.
+``claim(..., decided=)`` hears the outcome at the ``COMMIT``, before the fsync (later calls see it
+from then on): the pipeline then decides the session's next request while this one's fsync runs.
 
 All sqlite3 calls go through :mod:`proxy.stores.sqlite_batch` (sqlite3 directly, not aiosqlite):
 statements run on the event loop thread (microseconds each on a hot file; the write lock is

@@ -697,7 +697,8 @@ async def _run() -> dict[str, Any]:
             "concurrency": CONCURRENCY,
             "mix": "personal_sign / eth_signTransaction alternating, distinct payloads",
             "cpus": os.cpu_count(),
-            "note": "load generator and relay share this machine's cores with the wallet",
+            "note": "load generator and relay share this machine's cores with the wallet"
+            " (both without cyclic garbage collection while loading)",
         },
         "wcproxy": proxy,
         "walletkit": walletkit,
@@ -705,6 +706,7 @@ async def _run() -> dict[str, Any]:
             "signatures_per_s_one_core": TARGET_RPS_ONE_CORE,
             "p99_added_latency_ms_at_target_load": TARGET_P99_ADDED_MS,
             "target_load_per_s": TARGET_LOAD_RPS,
+            "target_load_max_s": TARGET_MAX_S,
         },
         "meets_targets": {
             "signatures_per_s_one_core": one_core is not None and one_core >= TARGET_RPS_ONE_CORE,

@@ -604,7 +604,10 @@ async def test_a_claim_is_decided_at_its_commit_and_answered_after_its_fsync(
             [rpc(2), payload(1)], owner=owner(2), budget=None, now=NOW, decided=heard.append
         )
     )
-    await asyncio.sleep(0.05)
+    for _ in range(200):  # the second batch runs while the first fsync hangs
+        if len(heard) == 2:
+            break
+        await asyncio.sleep(0.01)
     assert len(heard) == 2
     assert isinstance(heard[1], Replay)  # decided seeing the first claim, while its fsync runs
     release.set()
@@ -641,7 +644,7 @@ async def test_nothing_committed_after_a_failed_fsync_is_reported_durable(
     second = asyncio.ensure_future(
         store.claim([rpc(2)], owner=owner(2), budget=None, now=NOW, decided=heard.append)
     )
-    for _ in range(100):  # the second batch commits while the first fsync hangs
+    for _ in range(200):  # the second batch commits while the first fsync hangs
         if len(heard) == 2:
             break
         await asyncio.sleep(0.01)

@@ -297,19 +297,18 @@ class RequestPipeline:
                     request_id=signing.request_id,
                     expires_at=signing.expires_at,
                 )
-            filled_signing, filled_tx = signing, transaction
 
             def decided(outcome: object) -> None:
                 if isinstance(outcome, Claim) and section.inside:
-                    if filled_tx is not None:
-                        self._note_nonce(filled_signing, filled_tx)
+                    if transaction is not None:
+                        self._note_nonce(signing, transaction)
                     section.leave()
 
             claimed = await self._decide_and_claim(signing, session, trace, now, decided)
             if isinstance(claimed, Refusal):
                 await self._observe(self._facts(session, trace, claimed), trace)
             elif isinstance(claimed, Claim):
-                decided(claimed)  # a store that returned without calling it
+                decided(claimed)  # no-op unless the store returned without calling it
         finally:
             section.leave()
         if not isinstance(claimed, Claim):

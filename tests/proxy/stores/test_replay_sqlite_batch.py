@@ -474,55 +474,9 @@ async def test_the_helper_thread_checkpoints_and_the_wal_is_rewound(
         await store.close()
 
 
-async def test_a_rewind_syncs_the_checkpointed_database_before_it_pauses_the_writers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """SQLite syncs the database file only after a pass that copied every frame: the paused pass.
-    Synced before, that pass has only its own few pages to sync while the writers wait."""
-    import os
-
-    import proxy.stores.sqlite_batch as batch_module
-
-    monkeypatch.setattr(batch_module, "CHECKPOINT_INTERVAL_S", 0.005)
-    monkeypatch.setattr(batch_module, "CHECKPOINT_BYTES", 64 * 1024)
-    monkeypatch.setattr(batch_module, "RESTART_BYTES", 64 * 1024 * 1024)
-    events: list[str] = []
-    real_sync = batch_module._sync_file
-
-    def recording_sync(fd: int) -> None:
-        if os.readlink(f"/proc/self/fd/{fd}").endswith("r.db"):
-            events.append("sync db")
-        real_sync(fd)
-
-    real_pause = batch_module.SqliteBatcher._pause_writes
-
-    def recording_pause(self: SqliteBatcher, paused: threading.Event) -> None:
-        events.append("pause")
-        real_pause(self, paused)
-
-    monkeypatch.setattr(batch_module, "_sync_file", recording_sync)
-    monkeypatch.setattr(batch_module.SqliteBatcher, "_pause_writes", recording_pause)
-    path = tmp_path / "r.db"
-    store = await SqliteReplayStore.open(path)
-    try:
-        for n in range(400):
-            assert isinstance(
-                await store.claim([rpc(n)], owner=owner(n), budget=None, now=NOW), Claim
-            )
-        assert store.batcher.rewinds > 0
-    finally:
-        await store.close()
-    pauses = [i for i, event in enumerate(events) if event == "pause"]
-    assert pauses
-    for i in pauses:
-        assert events[i - 1] == "sync db"
-
-
-async def test_checkpointed_pages_are_written_back_in_chunks_before_any_database_sync(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """After every copy pass the checkpoint thread writes the copied pages out chunk by chunk, so
-    no sync of the database file (and no paused pass) sends them all to the disk in one burst."""
+async def _checkpoint_events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What the checkpoint thread did to the database file while 400 claims rewound the WAL (a small
+    rewind threshold): ``"write back"``, ``"sync db"`` and ``"pause"`` (writers paused), in order."""
     import os
 
     import proxy.stores.sqlite_batch as batch_module
@@ -532,6 +486,7 @@ async def test_checkpointed_pages_are_written_back_in_chunks_before_any_database
     monkeypatch.setattr(batch_module, "RESTART_BYTES", 64 * 1024 * 1024)
     events: list[str] = []
     real_sync, real_write_back = batch_module._sync_file, batch_module.write_back
+    real_pause = batch_module.SqliteBatcher._pause_writes
 
     def is_db(fd: int) -> bool:
         return os.readlink(f"/proc/self/fd/{fd}").endswith("r.db")
@@ -546,8 +501,6 @@ async def test_checkpointed_pages_are_written_back_in_chunks_before_any_database
         events.append("write back")
         return real_write_back(fd)
 
-    real_pause = batch_module.SqliteBatcher._pause_writes
-
     def recording_pause(self: SqliteBatcher, paused: threading.Event) -> None:
         events.append("pause")
         real_pause(self, paused)
@@ -555,8 +508,7 @@ async def test_checkpointed_pages_are_written_back_in_chunks_before_any_database
     monkeypatch.setattr(batch_module, "_sync_file", recording_sync)
     monkeypatch.setattr(batch_module, "write_back", recording_write_back)
     monkeypatch.setattr(batch_module.SqliteBatcher, "_pause_writes", recording_pause)
-    path = tmp_path / "r.db"
-    store = await SqliteReplayStore.open(path)
+    store = await SqliteReplayStore.open(tmp_path / "r.db")
     try:
         for n in range(400):
             assert isinstance(
@@ -565,11 +517,44 @@ async def test_checkpointed_pages_are_written_back_in_chunks_before_any_database
         assert store.batcher.rewinds > 0
     finally:
         await store.close()
+    assert "pause" in events
+    return events
+
+
+async def test_a_rewind_syncs_the_checkpointed_database_before_it_pauses_the_writers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite syncs the database file only after a pass that copied every frame: the paused pass.
+    Synced before, that pass has only its own few pages to sync while the writers wait."""
+    events = await _checkpoint_events(tmp_path, monkeypatch)
+    for i, event in enumerate(events):
+        if event == "pause":
+            assert events[i - 1] == "sync db"
+
+
+async def test_checkpointed_pages_are_written_back_in_chunks_before_any_database_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After every copy pass the checkpoint thread writes the copied pages out chunk by chunk, so
+    no sync of the database file (and no paused pass) sends them all to the disk in one burst."""
+    events = await _checkpoint_events(tmp_path, monkeypatch)
     syncs = [i for i, event in enumerate(events) if event == "sync db"]
     assert syncs
-    assert "pause" in events
     for i in syncs:
         assert events[i - 1] == "write back", events[max(0, i - 4) : i + 1]
+
+
+async def test_without_chunked_writeback_each_catch_up_pass_syncs_its_copies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where ``sync_file_range`` is missing, each catch-up pass syncs what it copied (as before)."""
+    monkeypatch.setattr("proxy.stores.writeback._sync_file_range", None)
+    events = await _checkpoint_events(tmp_path, monkeypatch)
+    first_pause = events.index("pause")
+    assert (
+        events[:first_pause].count("sync db") >= 2
+    )  # at least one pass and the one before pausing
+    assert events[first_pause - 1] == "sync db"
 
 
 async def test_a_claim_is_decided_at_its_commit_and_answered_after_its_fsync(
